@@ -1,0 +1,36 @@
+"""survey-agent: ingest papers, answer with citations, write verified surveys.
+
+Public names load lazily so that `import agent` (and `survey --help`) stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agent import offline as _offline  # noqa: F401  (offline switches first, always)
+
+if TYPE_CHECKING:
+    from agent.api import SurveyAgent
+    from agent.errors import SurveyError
+    from agent.ingest import IngestReport
+    from agent.paper import Paper
+    from agent.search import SearchHit
+    from agent.settings import Settings
+
+__all__ = ["SurveyAgent", "Paper", "SearchHit", "IngestReport", "Settings", "SurveyError"]
+_WHERE = {
+    "SurveyAgent": "agent.api",
+    "Paper": "agent.paper",
+    "SearchHit": "agent.search",
+    "IngestReport": "agent.ingest",
+    "Settings": "agent.settings",
+    "SurveyError": "agent.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")

@@ -1,0 +1,77 @@
+"""`SurveyAgent`: the library entry point the CLI, the MCP server and other agents call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from agent.errors import SurveyError
+from agent.ingest import IngestReport, Progress, ingest_paths
+from agent.paper import Paper
+from agent.search import SearchHit
+from agent.settings import Settings
+from agent.sources import FORMATS
+from agent.store import Store
+
+
+def sample_papers() -> Path:
+    """The bundled sample corpus (three paper-listing pages)."""
+    return Path(str(resources.files("agent") / "data" / "sample"))
+
+
+class SurveyAgent:
+    """A paper store and what can be done with it.
+
+    >>> agent = SurveyAgent(store="store")
+    >>> agent.ingest(["papers.bib"])
+    >>> agent.search("long video benchmark", k=5)
+    """
+
+    def __init__(self, store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> None:
+        settings = settings or Settings()
+        self.settings = settings.with_overrides(store=Path(store) if store is not None else None, **overrides)
+        self.store = Store(self.settings)
+
+    def ingest(self, paths: Iterable[str | Path], format: str | None = None, progress: Progress | None = None) -> IngestReport:
+        """Add papers from files or folders; then bring vectors and keyword index up to date."""
+        if format is not None and format not in FORMATS:
+            raise SurveyError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
+        chunking = (self.settings.chunk_chars, self.settings.chunk_overlap)
+        report = ingest_paths(self.store.catalog, [Path(p) for p in paths], format, chunking, progress)
+        report.embedded = self.store.sync(progress)
+        report.papers_in_store = self.store.catalog.count()
+        return report
+
+    def papers(self) -> list[Paper]:
+        """Every paper in the store, in the order it was added."""
+        if not self.store.exists():
+            return []
+        return self.store.catalog.papers()
+
+    def paper(self, key: str) -> Paper | None:
+        return self.store.catalog.get(key) if self.store.exists() else None
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        source: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[SearchHit]:
+        """Ranked papers for a query (hybrid BM25 + dense, one hit per paper)."""
+        if mode not in ("hybrid", "keyword", "dense"):
+            raise SurveyError(f"unknown search mode {mode!r}; use hybrid, keyword or dense")
+        return self.store.search(query, k or self.settings.search_k, year_from, year_to, source, mode)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "SurveyAgent":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,116 @@
+"""The `Paper` record and the identity rules that deduplicate it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+_WS = re.compile(r"\s+")
+_ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.I)
+_ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.I)
+
+
+def clean(text: str | None) -> str:
+    """Collapse runs of whitespace (arXiv abstracts carry hard line breaks)."""
+    return _WS.sub(" ", text or "").strip()
+
+
+def fold(text: str) -> str:
+    """ASCII-fold and lowercase: `Müller` -> `muller`."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def normalize_title(title: str) -> str:
+    """The title as compared for duplicates: case, accents, punctuation and spacing ignored."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(title)))
+
+
+def normalize_arxiv(value: str | None) -> str | None:
+    """`arXiv:2401.01234v2` -> `2401.01234`; None if it is not an arXiv id."""
+    value = (value or "").strip()
+    for pattern in (_ARXIV_NEW, _ARXIV_OLD):
+        match = pattern.match(value)
+        if match:
+            return match.group(1).lower()
+    return None
+
+
+def arxiv_year(arxiv_id: str | None) -> int | None:
+    """The submission year encoded in an arXiv id (`2401.x` -> 2024, `hep-th/9901001` -> 1999)."""
+    if not arxiv_id:
+        return None
+    digits = arxiv_id.split("/")[-1]
+    yy = int(digits[:2])
+    return (1900 if yy >= 91 else 2000) + yy
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """Lower-cased DOI without resolver prefix; None if it does not look like one."""
+    value = (value or "").strip().lower()
+    value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", value)
+    return value if value.startswith("10.") else None
+
+
+@dataclass
+class Paper:
+    """One paper: what we cite and what claims are checked against."""
+
+    title: str
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    venue: str | None = None
+    categories: list[str] = field(default_factory=list)
+    arxiv_id: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    source: str = ""
+    sources: list[str] = field(default_factory=list)
+    format: str = ""
+    abstract_truncated: bool = False
+    full_text: str | None = None
+    key: str = ""
+
+    @property
+    def norm_title(self) -> str:
+        return normalize_title(self.title)
+
+    def to_dict(self, full_text: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not full_text:
+            data.pop("full_text")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Paper":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def merged_with(self, other: "Paper") -> "Paper":
+        """This paper's record completed by a duplicate of it (keeps this key and first source).
+
+        The better abstract wins: a complete one over one cut off with "...", else the longer.
+        """
+        merged = replace(self, authors=list(self.authors), categories=list(self.categories), sources=list(self.sources))
+        if _better_abstract(other, self):
+            merged.abstract, merged.abstract_truncated = other.abstract, other.abstract_truncated
+        for name in ("year", "venue", "arxiv_id", "doi", "url", "full_text"):
+            if getattr(merged, name) in (None, "") and getattr(other, name) not in (None, ""):
+                setattr(merged, name, getattr(other, name))
+        if not merged.authors and other.authors:
+            merged.authors = list(other.authors)
+        merged.categories += [c for c in other.categories if c not in merged.categories]
+        merged.sources += [s for s in other.sources if s not in merged.sources]
+        return merged
+
+
+def _better_abstract(candidate: Paper, current: Paper) -> bool:
+    if not candidate.abstract:
+        return False
+    if not current.abstract:
+        return True
+    if current.abstract_truncated != candidate.abstract_truncated:
+        return current.abstract_truncated
+    return len(candidate.abstract) > len(current.abstract)

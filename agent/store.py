@@ -1,0 +1,156 @@
+"""The store: catalog (truth) + Chroma vectors + keyword index, kept in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.catalog import Catalog
+from agent.embeddings import Embedder, make_embedder
+from agent.errors import EmptyStoreError, SurveyError
+from agent.ingest import Progress
+from agent.keyword import KeywordIndex
+from agent.search import SearchHit, fuse, papers_in_order, snippet
+from agent.settings import Settings
+
+
+class Store:
+    """One paper store. Heavy parts (Chroma, the embedding model) load on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = Path(settings.store)
+        self._catalog: Catalog | None = None
+        self._embedder: Embedder | None | bool = False  # False = not made yet; None = keyword-only
+        self._vectors = None
+        self.keyword = KeywordIndex(self.root / "keyword")
+
+    # --- parts ------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return (self.root / "catalog.sqlite").exists()
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            if self.root.exists() and not self.root.is_dir():
+                raise SurveyError(f"store {self.root} is a file, not a directory; pass --store DIR")
+            self._catalog = Catalog(self.root / "catalog.sqlite")
+        return self._catalog
+
+    @property
+    def embedder(self) -> Embedder | None:
+        if self._embedder is False:
+            self._embedder = make_embedder(self.settings.embedding_model, self.settings.cache_dir)
+        return self._embedder  # type: ignore[return-value]
+
+    @property
+    def vectors(self):  # type: ignore[no-untyped-def]
+        if self._vectors is None and self.embedder is not None:
+            from agent.vectors import VectorIndex, collection_name
+
+            self._vectors = VectorIndex(
+                self.root, self.settings.chroma_url, collection_name(self.settings.collection, self.embedder.name)
+            )
+        return self._vectors
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+    # --- keeping derived indexes in step ------------------------------------------------------
+    def sync(self, progress: Progress | None = None) -> int:
+        """Embed chunks that have no vector yet, drop vectors of removed chunks, rebuild BM25 if stale.
+
+        Runs after every ingest, so an interrupted one is finished by the next. Returns chunks embedded.
+        """
+        catalog, embedded = self.catalog, 0
+        if self.embedder is not None:
+            catalog.use_embedder(self.embedder.name)
+            removed = catalog.removed_chunks()
+            if removed:
+                self.vectors.delete(removed)
+                catalog.forget_removed(removed)
+            total = catalog.pending_count()
+            while True:
+                batch = catalog.pending_chunks(self.settings.embed_batch)
+                if not batch:
+                    break
+                ids, keys, texts, years = (list(x) for x in zip(*batch))
+                vectors = self.embedder.embed(texts)
+                self.vectors.upsert(ids, vectors, keys, years)
+                with catalog.transaction():
+                    catalog.mark_embedded(ids)
+                embedded += len(ids)
+                if progress:
+                    progress("embedding", embedded, total)
+        self.refresh_keyword_index(progress)
+        return embedded
+
+    def refresh_keyword_index(self, progress: Progress | None = None) -> None:
+        generation = self.catalog.generation
+        if self.keyword.built_generation() != generation:
+            if progress:
+                progress("keyword index", 0, 1)
+            self.keyword.build(list(self.catalog.chunk_texts()), generation)
+            if progress:
+                progress("keyword index", 1, 1)
+
+    # --- search -----------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        source: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[SearchHit]:
+        """Papers for a query: BM25 and dense chunk rankings fused by reciprocal rank."""
+        if not query.strip():
+            raise SurveyError("empty query; say what to search for")
+        if not self.exists() or self.catalog.count() == 0:
+            raise EmptyStoreError(f"the store {self.root} has no papers yet; run `survey ingest PATH` first")
+        self.refresh_keyword_index()
+        filtered = year_from is not None or year_to is not None or bool(source)
+        keys = self.catalog.keys_where(year_from, year_to, source) if filtered else None
+        depth = max(50, 5 * k)
+        names: list[str] = []
+        chunk_lists: list[list[tuple[str, float]]] = []
+        if mode in ("hybrid", "keyword"):
+            names.append("keyword")
+            chunk_lists.append(self.keyword.search(query, depth, keys))
+        if mode in ("hybrid", "dense") and self.embedder is not None:
+            vector = self.embedder.embed([query])[0]
+            # A big key filter is cheaper applied after the query than sent to Chroma as a list.
+            small = keys if keys is not None and len(keys) <= 2000 else None
+            dense = self.vectors.query(vector, depth * (1 if keys is None or small is not None else 4), small)
+            names.append("dense")
+            chunk_lists.append([(c, s) for c, s in dense if keys is None or c.rsplit("#", 1)[0] in keys])
+        all_ids = list({cid for lst in chunk_lists for cid, _ in lst})
+        info = self.catalog.chunks_by_id(all_ids)  # stale vectors of deleted chunks drop out here
+        chunk_key = {cid: v[0] for cid, v in info.items()}
+        rankings = [papers_in_order(lst, chunk_key) for lst in chunk_lists]
+        hits = []
+        for key, score, cid, ranks in fuse(rankings, k):
+            by_name = dict(zip(names, ranks))
+            paper = self.catalog.get(key)
+            if paper is None:
+                continue
+            if info[cid][1] == "title":  # a title says little: show the abstract around the query words
+                cid = f"{key}#abstract"
+            section, _, text = self.catalog.chunk(cid) or ("", "", "")
+            hits.append(
+                SearchHit(
+                    key=key,
+                    title=paper.title,
+                    score=round(score, 6),
+                    snippet=snippet(text, query),
+                    year=paper.year,
+                    source=paper.source,
+                    chunk_id=cid,
+                    section=section,
+                    keyword_rank=by_name.get("keyword"),
+                    dense_rank=by_name.get("dense"),
+                )
+            )
+        return hits
