@@ -64,8 +64,8 @@ def _split_full_text(full_text: str, size: int, overlap: int) -> list[tuple[str,
     """Windows of about `size` characters within each section, consecutive windows sharing `overlap`."""
     pieces: list[tuple[str, str]] = []
     for section, text in _sections(full_text):
-        if section.lower().startswith("references") or not text:
-            continue  # reference lists match every query and support no claim
+        if section.lower().startswith(("references", "abstract", "front matter")) or not text:
+            continue  # the abstract has its own chunk; references match every query and support no claim
         start = 0
         while start < len(text):
             end = min(len(text), start + size)
