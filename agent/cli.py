@@ -32,7 +32,7 @@ def _agent(store: Path | None, **overrides: Any):  # type: ignore[no-untyped-def
 def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _print_json(data: Any) -> None:

@@ -150,8 +150,9 @@ def ingest_paths(
 
 
 def display_path(path: str) -> str:
-    """Paths under the working directory are shown relative to it."""
+    """Paths under the working directory are shown relative to it, others as they are."""
     try:
-        return os.path.relpath(path)
-    except ValueError:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
         return path
+    return path if relative.startswith("..") else relative

@@ -50,9 +50,10 @@ class KeywordIndex:
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if rows:
+        tokens = _tokenize([r[2] for r in rows], ids=True) if rows else None
+        if tokens is not None and tokens.vocab:  # all-stopword texts leave nothing to index
             model = bm25s.BM25()
-            model.index(_tokenize([r[2] for r in rows], ids=True), show_progress=False)
+            model.index(tokens, show_progress=False)
             model.save(str(tmp / "bm25"))
         (tmp / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in rows], "keys": [r[1] for r in rows]}))
         (tmp / "state.json").write_text(json.dumps({"generation": generation, "chunks": len(rows)}))

@@ -32,15 +32,26 @@ def texts_of(papers: list[Paper]) -> list[str]:
     return [abstract_text(p) for p in papers]
 
 
+def titles_of(papers: list[Paper]) -> list[str]:
+    """Exactly the text ingest embeds for each paper's title chunk."""
+    return [p.title for p in papers]
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class VectorCache:
-    """Vectors of the scale corpus, in shards of 1,000, filled once and reused by every run."""
+    """Vectors of the scale corpus, in shards of 1,000, filled once and reused by every run.
 
-    def __init__(self, root: Path, embedder_name: str) -> None:
+    `kind="abstract"` (the default) holds the abstract-chunk vectors bench/vector_cache.py writes;
+    `kind="titles"` holds title-chunk vectors in a `titles/` subfolder with the same shard layout.
+    """
+
+    def __init__(self, root: Path, embedder_name: str, kind: str = "abstract") -> None:
         self.dir = root / f"arxiv75k-{embedder_name}"
+        if kind != "abstract":
+            self.dir = self.dir / kind
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def shard_path(self, index: int) -> Path:

@@ -1,0 +1,65 @@
+"""Shared fixtures: real files, a real embedded Chroma store of the sample corpus, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.api import SurveyAgent, sample_papers
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLE = sample_papers()
+SEED_000 = SAMPLE / "000_8a34393494afa678.txt"
+SEED_001 = SAMPLE / "001_5103593e110b87cd.txt"
+SEED_002 = SAMPLE / "002_7a44af2fa3d20944.txt"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `survey ...` in a fresh process, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600
+    )
+
+
+def cli_json(*args: str, **kwargs) -> object:
+    result = run_cli(*args, "--json", **kwargs)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three sample pages ingested once, with dense embeddings, into an embedded Chroma store."""
+    store = tmp_path_factory.mktemp("sample-store")
+    with SurveyAgent(store=store) as agent:
+        report = agent.ingest([SAMPLE])
+    assert report.new == 297 and not report.rejected
+    return store
+
+
+@pytest.fixture()
+def sample_agent(sample_store: Path):
+    with SurveyAgent(store=sample_store) as agent:
+        yield agent
+
+
+def write_listing(path: Path, papers: list[tuple[str, str]]) -> Path:
+    """A paper-listing page in the blank-line layout."""
+    path.write_text("Daily Papers\n\n" + "".join(f"{t}\n\n{a}\n\n" for t, a in papers), encoding="utf-8")
+    return path
+
+
+def abstract(topic: str, n: int = 1) -> str:
+    """A plausible abstract long enough to be read as one (>= 250 characters)."""
+    return (
+        f"We study {topic} in depth. Our method improves results on three public benchmarks by a clear margin. "
+        f"Experiments across {n + 2} settings and ablations show where the gains come from and why they hold "
+        f"for {topic} in practice, and we release code and data for others to build on."
+    )

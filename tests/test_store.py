@@ -1,0 +1,150 @@
+"""Ingest into a real Chroma store: dedupe, idempotence, updates, resume, persistence."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+
+from agent.api import SurveyAgent
+from agent.vectors import collection_name
+from conftest import SAMPLE, SEED_000, SEED_001, SEED_002, abstract, cli_json, run_cli, write_listing
+
+
+def _chroma_count(store: Path) -> int:
+    client = chromadb.PersistentClient(path=str(store / "chroma"))
+    return client.get_collection(collection_name("papers", "minilm-l6-v2-int8")).count()
+
+
+def _chunk_count(store: Path) -> int:
+    with sqlite3.connect(store / "catalog.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+
+def test_sample_pages_dedupe_to_297_papers(sample_agent: SurveyAgent) -> None:
+    papers = sample_agent.papers()
+    assert len(papers) == 297  # 91 + 86 + 176 listings, 56 of them repeats
+    keys = [p.key for p in papers]
+    assert len(set(k.lower() for k in keys)) == 297
+    note = next(p for p in papers if p.title.startswith("NoteLLM-2"))
+    assert sorted(Path(s).name for s in note.sources) == sorted(p.name for p in (SEED_000, SEED_001, SEED_002))
+
+
+def test_every_chunk_has_a_vector(sample_store: Path) -> None:
+    chunks = _chunk_count(sample_store)
+    assert chunks == 2 * 297  # a title chunk and a title+abstract chunk per paper
+    assert _chroma_count(sample_store) == chunks
+
+
+def test_reingest_adds_nothing(sample_store: Path) -> None:
+    before = _chroma_count(sample_store)
+    with SurveyAgent(store=sample_store) as agent:
+        report = agent.ingest([SAMPLE])
+    assert (report.new, report.updated, report.embedded) == (0, 0, 0)
+    assert all(f.unchanged for f in report.files)
+    assert report.duplicate == 353
+    assert _chroma_count(sample_store) == before
+
+
+def test_counts_on_first_ingest_of_overlapping_pages(tmp_path: Path) -> None:
+    with SurveyAgent(store=tmp_path / "s", embedding_model="none") as agent:
+        first = agent.ingest([SEED_000])
+        rest = agent.ingest([SEED_001, SEED_002])
+    assert (first.new, first.duplicate) == (91, 0)
+    assert rest.new == 297 - 91
+    assert rest.new + rest.updated + rest.duplicate == 86 + 176
+
+
+def test_changed_file_updates_its_papers(tmp_path: Path) -> None:
+    page = write_listing(tmp_path / "page.txt", [("Alpha: Sparse Attention", abstract("sparse attention")),
+                                                 ("Beta: Graph Pruning", abstract("graph pruning"))])
+    store = tmp_path / "store"
+    with SurveyAgent(store=store) as agent:
+        agent.ingest([page])
+        write_listing(page, [("Alpha: Sparse Attention", abstract("sparse attention with zebras")),
+                             ("Beta: Graph Pruning", abstract("graph pruning")),
+                             ("Gamma: Quantum Kernels", abstract("quantum kernels"))])
+        report = agent.ingest([page])
+        assert (report.new, report.updated, report.duplicate) == (1, 1, 1)
+        assert "zebras" in agent.paper("Alpha").abstract
+        assert agent.search("zebras", k=1)[0].key == "Alpha"
+    assert _chroma_count(store) == _chunk_count(store) == 6
+
+
+def test_interrupted_ingest_resumes_without_duplicates(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "ingest", str(SEED_002), "--store", str(store)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    embedded = 0
+    while time.time() < deadline and proc.poll() is None:  # kill once some, not all, vectors are in
+        time.sleep(0.5)
+        if (store / "catalog.sqlite").exists():
+            try:
+                with sqlite3.connect(store / "catalog.sqlite") as db:
+                    embedded = db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 1").fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if embedded > 0:
+                break
+    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < embedded < 2 * 176
+    with SurveyAgent(store=store) as agent:
+        report = agent.ingest([SEED_002])
+        assert report.new == 0 and report.files[0].unchanged  # the catalog part had committed
+        assert report.embedded > 0  # ... and the vectors are caught up now
+        assert agent.search("ImageBind one embedding space", k=1)[0].key == "ImageBind"
+    assert _chroma_count(store) == _chunk_count(store) == 2 * 176
+
+
+def test_persistence_across_processes(sample_store: Path) -> None:
+    papers = cli_json("papers", "--store", str(sample_store))
+    assert len(papers) == 297
+    assert {"key", "title", "year", "source"} <= set(papers[0])
+    hits = cli_json("search", "benchmarking very long video understanding", "-k", "3", "--store", str(sample_store))
+    assert hits[0]["key"] == "InfiniBench"
+    assert {"key", "title", "score", "snippet"} <= set(hits[0])
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+
+
+def test_bad_files_are_rejected_and_the_rest_ingested(tmp_path: Path) -> None:
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02\x03 not text")
+    (tmp_path / "empty.bib").write_text("")
+    (tmp_path / "mixed.jsonl").write_text('{"title": "Good Paper", "abstract": "It works."}\n{not json\n')
+    good = write_listing(tmp_path / "good.txt", [("Delta: Robust Parsing", abstract("robust parsing"))])
+    store = tmp_path / "store"
+    result = run_cli("ingest", str(tmp_path / "binary.txt"), str(tmp_path / "empty.bib"), str(tmp_path / "mixed.jsonl"),
+                     str(good), str(tmp_path / "missing.pdf"), "--store", str(store), "--keyword-only")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("rejected")]
+    assert len(errors) == 4
+    assert any("binary.txt" in e and "binary" in e for e in errors)
+    assert any("empty.bib" in e and "empty" in e for e in errors)
+    assert any("mixed.jsonl:2" in e and "JSON" in e for e in errors)
+    assert any("missing.pdf" in e and "no such file" in e for e in errors)
+    titles = {p["title"] for p in cli_json("papers", "--store", str(store))}
+    assert titles == {"Good Paper", "Delta: Robust Parsing"}
+
+
+def test_search_on_empty_or_missing_store_says_ingest_first(tmp_path: Path) -> None:
+    result = run_cli("search", "anything", "--store", str(tmp_path / "nothing-here"))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error:") and "survey ingest" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "nothing-here").exists()  # a search never creates a store
+    listing = run_cli("papers", "--store", str(tmp_path / "nothing-here"))
+    assert listing.returncode == 0 and "survey ingest" in listing.stdout
+
+
+def test_unknown_format_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run_cli("ingest", str(SEED_000), "--format", "docx", "--store", str(tmp_path / "s"))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "--format" in result.stderr
