@@ -11,13 +11,20 @@ from dataclasses import dataclass
 
 from agent.paper import Paper
 
-# A heading line in extracted PDF text: "2 Related Work", "3.1. Method", "Introduction", "ABSTRACT".
-_HEADING = re.compile(
-    r"^(?:(?:\d+(?:\.\d+)*\.?|[IVX]+\.)\s+[A-Z][^\n]{1,70}|"
-    r"(?:abstract|introduction|related work|background|method(?:s|ology)?|approach|experiments?|results|"
-    r"discussion|conclusions?|limitations|references|acknowledg(?:e)?ments?|appendix)\b[^\n]{0,40})$",
-    re.I,
+# A heading line in extracted PDF text: "2 Related Work", "3.1. Method", "IV. Results", "Introduction",
+# "REFERENCES". Strict on purpose: a numbered reference ("1. A. M. Turing. Computing ...") or a body line
+# that happens to start with "references to ..." must not open a section.
+_NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.)\s+[A-Z][A-Za-z\-]*(?:\s+[A-Za-z][A-Za-z\-]*){0,7}$")
+_NAMED_WORDS = (
+    r"(?:Abstract|Introduction|Related Work|Background|Preliminaries|Method(?:s|ology)?|Approach|Experiments?|"
+    r"Results|Discussion|Conclusions?|Limitations|References|Bibliography|Acknowledg(?:e)?ments?|Appendix)"
 )
+_NAMED = re.compile(rf"^{_NAMED_WORDS}(?:\s+[A-Z][A-Za-z\-]*){{0,3}}$")
+_NAMED_UPPER = re.compile(rf"^{_NAMED_WORDS}(?:\s+[A-Z\-]+){{0,3}}$", re.I)
+
+
+def _is_heading(line: str) -> bool:
+    return bool(_NUMBERED.match(line) or _NAMED.match(line) or (line.isupper() and _NAMED_UPPER.match(line)))
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ def _sections(full_text: str) -> list[tuple[str, str]]:
     sections: list[tuple[str, list[str]]] = [("Front matter", [])]
     for line in full_text.splitlines():
         stripped = line.strip()
-        if stripped and _HEADING.match(stripped) and len(stripped.split()) <= 10:
+        if stripped and _is_heading(stripped):
             sections.append((stripped, []))
         else:
             sections[-1][1].append(line)

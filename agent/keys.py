@@ -1,7 +1,7 @@
 """Citation keys: short, readable, unique within a store, and the same for the same paper.
 
 `lastname2024word` when the first author and year are known; else the name before a colon in the
-title (`InfiniBench`, `mPLUG-Owl`); else the first significant title words (`ReviewMultiModalLarge`).
+title (`InfiniBench`, `mPLUG-Owl`); else the first three significant title words (`ReviewMultiModal`).
 A key is assigned once and stored, so re-ingesting never changes it.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from agent.paper import Paper, fold
+from agent.paper import Paper, ascii_fold, fold
 
 _STOP = {
     "a", "an", "the", "of", "on", "in", "for", "to", "and", "or", "with", "via", "by", "from", "at", "is",
@@ -21,7 +21,7 @@ VALID_KEY = re.compile(r"^[A-Za-z0-9_][\w:.#$%&\-+?<>~/]*$")
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9]+", fold(text.replace("'", "").replace("’", ""))) if not text.isascii() else re.findall(r"[A-Za-z0-9]+", text.replace("'", ""))
+    return re.findall(r"[A-Za-z0-9]+", ascii_fold(text.replace("'", "").replace("’", "")))
 
 
 def _camel(words: list[str]) -> str:
@@ -44,15 +44,11 @@ def _short_name(title: str) -> str | None:
     head = head.strip()
     if not sep or not head or len(head.split()) > 3 or len(head) > 30:
         return None
-    parts = [re.sub(r"[^A-Za-z0-9\-]+", "", _ascii(p)).strip("-") for p in head.split()]
+    parts = [re.sub(r"[^A-Za-z0-9\-]+", "", ascii_fold(p)).strip("-") for p in head.split()]
     parts = [p for p in parts if p]
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else _camel(parts)
-
-
-def _ascii(text: str) -> str:
-    return text if text.isascii() else fold(text)
 
 
 def base_key(paper: Paper) -> str:

@@ -17,9 +17,18 @@ def clean(text: str | None) -> str:
     return _WS.sub(" ", text or "").strip()
 
 
+_NO_DECOMPOSITION = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",
+                                   "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th", "ı": "i"})
+
+
+def ascii_fold(text: str) -> str:
+    """ASCII letters for accented ones, case kept: `Große Müller` -> `Grosse Muller`."""
+    return unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION)).encode("ascii", "ignore").decode()
+
+
 def fold(text: str) -> str:
     """ASCII-fold and lowercase: `Müller` -> `muller`."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return ascii_fold(text).lower()
 
 
 def normalize_title(title: str) -> str:

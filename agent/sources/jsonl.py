@@ -13,12 +13,26 @@ from agent.sources import Parsed, Rejection
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 
 
+def _string(record: dict[str, Any], *names: str) -> str:
+    """The first present field among `names`, which must be text (numbers are accepted as text)."""
+    for name in names:
+        value = record.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return clean(str(value))
+        raise ValueError(f"field {name!r} must be a string, not {type(value).__name__}")
+    return ""
+
+
 def _authors(value: Any, parsed: Any) -> list[str]:
     if isinstance(value, str):
         return [clean(a) for a in re.split(r"\s+and\s+|,\s*(?=[A-Z])|;", value) if clean(a)]
     if isinstance(value, list) and value:
         names = []
         for item in value:
+            if item is None:
+                continue
             if isinstance(item, dict):
                 item = item.get("name") or " ".join(filter(None, (item.get("given"), item.get("family"))))
             if isinstance(item, list):  # arXiv `authors_parsed`: [last, first, suffix]
@@ -52,21 +66,21 @@ def _categories(value: Any) -> list[str]:
 
 def record_to_paper(record: dict[str, Any]) -> Paper:
     """One JSON object -> Paper (raises ValueError naming the missing field)."""
-    title = clean(record.get("title"))
+    title = _string(record, "title")
     if not title:
         raise ValueError("missing field 'title'")
     raw_id = str(record.get("id") or record.get("arxiv_id") or "")
     arxiv_id = normalize_arxiv(raw_id) or normalize_arxiv(str(record.get("arxiv") or ""))
     doi = normalize_doi(record.get("doi")) or normalize_doi(raw_id)
     url = record.get("url") or record.get("link") or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None)
-    abstract = clean(record.get("summary") or record.get("abstract"))
+    abstract = _string(record, "summary", "abstract")
     truncated = abstract.endswith(("...", "…"))
     return Paper(
         title=title,
         abstract=abstract,
         authors=_authors(record.get("authors"), record.get("authors_parsed")),
         year=_year(record, arxiv_id),
-        venue=clean(record.get("venue") or record.get("journal-ref") or record.get("journal")) or None,
+        venue=_string(record, "venue", "journal-ref", "journal") or None,
         categories=_categories(record.get("categories")),
         arxiv_id=arxiv_id,
         doi=doi,
