@@ -182,6 +182,24 @@ def search(
         out.print(f"   [dim]{escape(h.snippet)}[/dim]")
 
 
+DEMO_QUERIES = ("benchmarking very long video understanding", "OCR", "multimodal embeddings from synthetic data")
+
+
+@app.command()
+def demo(
+    store: Annotated[Path, typer.Option("--store", help="Where the demo store goes.")] = Path("store/demo"),
+) -> None:
+    """Ingest the bundled sample papers (three listing pages) and search them, offline."""
+    from agent.api import sample_papers
+
+    out = _console()
+    out.print(f"[bold]Ingesting the bundled sample papers into {store}[/bold] (first run embeds ~600 chunks: about a minute)")
+    ingest([sample_papers()], store=store, format=None, keyword_only=False, as_json=False)
+    for query in DEMO_QUERIES:
+        out.print(f"\n[bold]$ survey search {query!r} -k 3 --store {store}[/bold]")
+        search(query, k=3, store=store, year_from=None, year_to=None, source=None, mode="hybrid", as_json=False)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr, never a traceback."""
     try:

@@ -23,9 +23,8 @@ SEED_002 = SAMPLE / "002_7a44af2fa3d20944.txt"
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run `survey ...` in a fresh process, as a user would."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600
-    )
+    survey = Path(sys.executable).with_name("survey")  # the installed console script
+    return subprocess.run([str(survey), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600)
 
 
 def cli_json(*args: str, **kwargs) -> object:

@@ -78,7 +78,7 @@ def test_changed_file_updates_its_papers(tmp_path: Path) -> None:
 
 def test_interrupted_ingest_resumes_without_duplicates(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "ingest", str(SEED_002), "--store", str(store)],
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("survey")), "ingest", str(SEED_002), "--store", str(store)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     embedded = 0
