@@ -15,7 +15,7 @@ from agent.keys import assign_key
 from agent.paper import Paper
 from agent.sources import Rejection, SourceError, parse_file
 
-_SUFFIXES = (".txt", ".md", ".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".bib", ".pdf")
+_SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".bib", ".pdf")
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 

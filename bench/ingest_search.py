@@ -18,15 +18,20 @@ Every measurement runs in a fresh subprocess, so peaks of RSS and warm caches do
 
 Run from the repository root:
 
-    nice -n 19 .venv/bin/python bench/vector_cache.py &                    # once: fills the vector cache (hours, resumable)
-    .venv/bin/python bench/ingest_search.py                                # full run: 1k+10k dense, 75k keyword, 1k/10k/75k search
-    .venv/bin/python bench/ingest_search.py --json --out bench/results.json  # machine-readable, also written to a file
-    .venv/bin/python bench/ingest_search.py --dense-sizes 200 --keyword-size 2000 --search-sizes 1000   # quick check
-    .venv/bin/python bench/ingest_search.py --skip-dense --skip-keyword --search-sizes 75000 --store-dir /tmp/bench-stores
+    # once, in the background (hours on 2 cores, resumable): the vectors the search stores are built from
+    nice -n 19 .venv/bin/python bench/vector_cache.py &
+    # full run: dense ingest at 1k and 10k, keyword-only ingest of all 75k, search at 1k, 10k and 75k
+    .venv/bin/python bench/ingest_search.py --out bench/results.json
+    # the same as JSON on stdout
+    .venv/bin/python bench/ingest_search.py --json
+    # a quick check (a few minutes)
+    .venv/bin/python bench/ingest_search.py --dense-sizes 200 --keyword-size 2000 --search-sizes 1000
+    # search only, keeping the built stores for the next run
+    .venv/bin/python bench/ingest_search.py --skip-dense --skip-keyword --store-dir /tmp/bench-stores
 
 `--store-dir DIR` keeps the built search stores and reuses them on the next run (building the 75k
-store takes minutes). Numbers are only meaningful on an otherwise idle machine: the load average is
-printed at the start and end of the run.
+store takes minutes); delete DIR after changing how agent/ parses, chunks or indexes. Numbers are
+only meaningful on an otherwise idle machine: the load average is printed at the start and end.
 """
 
 from __future__ import annotations
@@ -450,7 +455,9 @@ def worker_search(spec: dict[str, Any]) -> dict[str, Any]:
     parts = {
         "query embedding": latency_stats(time_calls(lambda q: store.embedder.embed([q]), queries, repeats)),
         "bm25 only": latency_stats(time_calls(lambda q: store.keyword.search(q, depth), queries, repeats)),
-        "chroma query only": latency_stats(time_calls(lambda q: store.vectors.query(vectors[q], depth), queries, repeats)),
+        "chroma query only": latency_stats(
+            time_calls(lambda q: store.vectors.query(vectors[q], depth), queries, repeats)
+        ),
     }
     result = {
         "papers": store.catalog.count(),
@@ -485,7 +492,12 @@ def bench_dense(sizes: list[int], work: Path, args: argparse.Namespace) -> list[
         corpus, records = write_corpus(n, work)
         log(f"[dense ingest] {records} records ...")
         store = Path(tempfile.mkdtemp(prefix=f"dense-{n}-", dir=work))
-        spec = {"corpus": str(corpus), "store": str(store), "raw_sample": args.raw_sample, "raw_sorted": args.raw_sorted}
+        spec = {
+            "corpus": str(corpus),
+            "store": str(store),
+            "raw_sample": args.raw_sample,
+            "raw_sorted": args.raw_sorted,
+        }
         result = {"size": n, "records": records, **run_worker("dense", spec)}
         shutil.rmtree(store, ignore_errors=True)
         if corpus != ARXIV:
@@ -498,7 +510,8 @@ def bench_keyword(size: int | None, work: Path) -> dict[str, Any]:
     corpus, records = (ARXIV, None) if size is None else write_corpus(size, work)
     log(f"[keyword-only ingest] {'all' if records is None else records} records of {ARXIV.name} ...")
     store = Path(tempfile.mkdtemp(prefix="keyword-", dir=work))
-    result = {"size": size or "all", "corpus": str(corpus), **run_worker("keyword", {"corpus": str(corpus), "store": str(store)})}
+    measured = run_worker("keyword", {"corpus": str(corpus), "store": str(store)})
+    result = {"size": size or "all", "corpus": str(corpus), **measured}
     shutil.rmtree(store, ignore_errors=True)
     if corpus != ARXIV:
         corpus.unlink()
@@ -568,7 +581,8 @@ def phase_rows(results: list[dict[str, Any]], label: Callable[[dict[str, Any]], 
     rows = []
     for r in results:
         if "phases" in r:
-            rows.append([label(r)] + [f"{r['phases'][p]:.2f} ({100 * r['phases'][p] / r['seconds']:.0f}%)" for p in PHASES])
+            phases, total = r["phases"], r["seconds"]
+            rows.append([label(r)] + [f"{phases[p]:.2f} ({100 * phases[p] / total:.0f}%)" for p in PHASES])
     return rows
 
 
@@ -582,13 +596,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     found = [
         ("dense ingest / raw model papers/s", f">= {TARGET_RATIO}", largest["ratio"] if largest else None,
          lambda v: v >= TARGET_RATIO),
-        ("keyword-only ingest, whole corpus (s)", f"< {TARGET_KEYWORD_S:g}", keyword["seconds"] if full_keyword else None,
-         lambda v: v < TARGET_KEYWORD_S),
+        ("keyword-only ingest, whole corpus (s)", f"< {TARGET_KEYWORD_S:g}",
+         keyword["seconds"] if full_keyword else None, lambda v: v < TARGET_KEYWORD_S),
         ("hybrid search p50 at 75k (ms)", f"< {TARGET_HYBRID_P50_MS:g}",
          search[0]["modes"]["hybrid"]["p50_ms"] if search else None, lambda v: v < TARGET_HYBRID_P50_MS),
     ]
+
+    def status(value: float | None, ok: Callable[[float], bool]) -> str:
+        return "not measured" if value is None else ("PASS" if ok(value) else "FAIL")
+
     return [
-        {"target": name, "goal": goal, "measured": value, "status": "not measured" if value is None else ("PASS" if ok(value) else "FAIL")}
+        {"target": name, "goal": goal, "measured": value, "status": status(value, ok)}
         for name, goal, value, ok in found
     ]
 
@@ -612,7 +630,8 @@ def print_report(results: dict[str, Any]) -> None:
                          r["ratio"], r["parse_only_seconds"], r["peak_rss_mb"]])
         print(table(["papers", "ingest s", "papers/s", "raw papers/s", "raw texts", "raw sorted p/s",
                      "ratio", "parse-only s", "peak RSS MB"], rows))
-        print("   raw = LocalMiniLM.embed on the same chunk texts in batches of embed_batch; ratio = papers/s over raw;")
+        print("   raw = LocalMiniLM.embed on the same chunk texts in batches of embed_batch;")
+        print("   ratio = pipeline papers/s over raw papers/s;")
         print("   raw sorted (--raw-sorted) = the same texts in one call, so titles and abstracts are padded apart.")
         print("\n   where the ingest time goes (seconds, % of ingest):")
         print(table(["papers", *PHASES], phase_rows(dense, lambda r: str(r["papers"]))))
@@ -664,22 +683,24 @@ def print_report(results: dict[str, Any]) -> None:
 # --- main -------------------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dense-sizes", type=parse_sizes, default=[1000, 10000], help="papers per dense ingest (default 1000,10000)")
-    parser.add_argument("--raw-sample", type=int, default=0, help="time the raw model on only the first K chunk texts (default all)")
-    parser.add_argument("--raw-sorted", action="store_true", help="also time the raw model on all texts in one call (length-sorted)")
-    parser.add_argument("--keyword-size", type=int, default=None, help="papers for the keyword-only ingest (default: the whole file)")
-    parser.add_argument("--search-sizes", type=parse_sizes, default=[1000, 10000, 75000], help="papers per search store (default 1000,10000,75000)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each query per mode (default 3)")
-    parser.add_argument("--skip-dense", action="store_true")
-    parser.add_argument("--skip-keyword", action="store_true")
-    parser.add_argument("--skip-search", action="store_true")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"vector cache root (default {DEFAULT_CACHE})")
-    parser.add_argument("--store-dir", type=Path, default=None, help="keep search stores here and reuse them next run")
-    parser.add_argument("--tmp", type=Path, default=None, help="where temporary corpora and stores go (default: system temp)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
-    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON to this file")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    add = parser.add_argument
+    add("--dense-sizes", type=parse_sizes, default=[1000, 10000], help="papers per dense ingest (default 1000,10000)")
+    add("--raw-sample", type=int, default=0, help="time the raw model on only the first K chunk texts (default all)")
+    add("--raw-sorted", action="store_true", help="also time the raw model on all texts in one call (length-sorted)")
+    add("--keyword-size", type=int, default=None, help="papers for the keyword-only ingest (default: the whole file)")
+    add("--search-sizes", type=parse_sizes, default=[1000, 10000, 75000],
+        help="papers per search store (default 1000,10000,75000)")
+    add("--repeats", type=int, default=3, help="timed runs of each query per mode (default 3)")
+    add("--skip-dense", action="store_true", help="skip the dense ingest benchmark")
+    add("--skip-keyword", action="store_true", help="skip the keyword-only ingest benchmark")
+    add("--skip-search", action="store_true", help="skip the search benchmark")
+    add("--cache", type=Path, default=DEFAULT_CACHE, help=f"vector cache root (default {DEFAULT_CACHE})")
+    add("--store-dir", type=Path, default=None, help="keep search stores here and reuse them next run")
+    add("--tmp", type=Path, default=None, help="temporary corpora and stores go here (default: system temp)")
+    add("--json", action="store_true", help="print the results as JSON instead of tables")
+    add("--out", type=Path, default=None, help="also write the results as JSON to this file")
+    add("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    add("--spec", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
