@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -38,10 +39,12 @@ class SurveyAgent:
         """Add papers from files or folders; then bring vectors and keyword index up to date."""
         if format is not None and format not in FORMATS:
             raise SurveyError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
+        started = time.perf_counter()
         chunking = (self.settings.chunk_chars, self.settings.chunk_overlap)
         report = ingest_paths(self.store.catalog, [Path(p) for p in paths], format, chunking, progress)
         report.embedded = self.store.sync(progress)
         report.papers_in_store = self.store.catalog.count()
+        report.seconds = time.perf_counter() - started
         return report
 
     def papers(self) -> list[Paper]:

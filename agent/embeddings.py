@@ -87,6 +87,8 @@ class LocalMiniLM:
         # A class attribute, so it also holds if Chroma rebuilds the function from a collection's config.
         ONNXMiniLM_L6_V2.DOWNLOAD_PATH = minilm_folder(cache_dir)
         self.function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])
+        # ONNX Runtime's memory arena stays on: turning it off saved ~0.6 GB of peak RSS but cost ~35%
+        # of throughput (measured on 512 arXiv chunks, 2 cores).
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         tokenizer = self.function.tokenizer

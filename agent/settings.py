@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     search_k: int = Field(10, ge=1, description="Default number of papers a search returns.")
     chunk_chars: int = Field(1500, ge=200, description="Target size of a full-text (PDF) chunk in characters.")
     chunk_overlap: int = Field(200, ge=0, description="Characters shared by consecutive full-text chunks.")
-    embed_batch: int = Field(32, ge=1, description="Chunks embedded per batch during ingest.")
+    embed_batch: int = Field(
+        256, ge=1, description="Chunks embedded and stored per step during ingest (the unit of resume)."
+    )
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the non-None overrides applied (how CLI flags win over env and `.env`)."""

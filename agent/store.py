@@ -53,9 +53,12 @@ class Store:
         return self._vectors
 
     def close(self) -> None:
+        """Release the catalog, the Chroma client and the embedding model."""
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
+        self._vectors = None
+        self._embedder = False
 
     # --- keeping derived indexes in step ------------------------------------------------------
     def sync(self, progress: Progress | None = None) -> int:
