@@ -8,7 +8,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from agent.ask import Answer, Asker, Conversation
 from agent.errors import SurveyError
+from agent.llm import LLMClient, OnToken
 from agent.ingest import IngestReport, Progress, ingest_paths
 from agent.paper import Paper
 from agent.search import SearchHit
@@ -34,6 +36,7 @@ class SurveyAgent:
         settings = settings or Settings()
         self.settings = settings.with_overrides(store=Path(store) if store is not None else None, **overrides)
         self.store = Store(self.settings)
+        self._llm: LLMClient | None = None
 
     def ingest(self, paths: Iterable[str | Path], format: str | None = None, progress: Progress | None = None) -> IngestReport:
         """Add papers from files or folders; then bring vectors and keyword index up to date."""
@@ -69,6 +72,32 @@ class SurveyAgent:
         if mode not in ("hybrid", "keyword", "dense"):
             raise SurveyError(f"unknown search mode {mode!r}; use hybrid, keyword or dense")
         return self.store.search(query, k or self.settings.search_k, year_from, year_to, source, mode)
+
+    @property
+    def llm(self) -> LLMClient:
+        """The one LLM client of this agent (its `usage` sums every call)."""
+        if self._llm is None:
+            self._llm = LLMClient(self.settings)
+        return self._llm
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        model: str | None = None,
+        conversation: Conversation | None = None,
+        on_token: OnToken | None = None,
+    ) -> Answer:
+        """Answer from the papers in the store with `[@key]` citations, or say the store does not answer."""
+        if not question.strip():
+            raise SurveyError("empty question; ask something")
+        return Asker(self.store, self.llm, self.settings).ask(question, conversation, k, model, on_token)
+
+    async def aask(self, question: str, **kwargs: Any) -> Answer:
+        """`ask` for asyncio callers (the blocking work runs in a worker thread)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.ask, question, **kwargs)
 
     def close(self) -> None:
         self.store.close()

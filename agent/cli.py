@@ -182,6 +182,38 @@ def search(
         out.print(f"   [dim]{escape(h.snippet)}[/dim]")
 
 
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="litellm model string (default: SURVEY_MODEL or local).")]
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the papers in the store.")],
+    model: ModelOpt = None,
+    k: Annotated[Optional[int], typer.Option("-k", help="Papers retrieved as evidence.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer from the papers in the store, citing them as [@key] — or say the store does not answer."""
+    from agent.render import Streamer, show_answer
+
+    agent = _agent(store, model=model)
+    if as_json:
+        _print_json(agent.ask(question, k=k).to_dict())
+        return
+    out = _console()
+    with Streamer(out) as stream:
+        answer = agent.ask(question, k=k, on_token=stream)
+    show_answer(out, answer)
+
+
+@app.command()
+def chat(model: ModelOpt = None, store: StoreOpt = None) -> None:
+    """Talk to your papers: follow-up questions, /sources, /papers, /save FILE, /model, /help."""
+    from agent.chat import ChatSession
+
+    ChatSession(_agent(store, model=model), _console()).run()
+
+
 DEMO_QUERIES = ("benchmarking very long video understanding", "OCR", "multimodal embeddings from synthetic data")
 
 

@@ -35,6 +35,30 @@ class Settings(BaseSettings):
         256, ge=1, description="Chunks embedded and stored per step during ingest (the unit of resume)."
     )
 
+    # --- language model ---------------------------------------------------------------------
+    model: str = Field(
+        "local",
+        description="`local` (embedded llama.cpp) or any litellm model string, e.g. `openai/gpt-4o-mini`.",
+    )
+    local_model_path: Path | None = Field(
+        None, description="A GGUF file for `local`; unset = the bundled Qwen2.5-Coder-1.5B-Instruct Q4_K_M."
+    )
+    local_ctx: int = Field(4096, ge=512, description="Context window of the embedded model, in tokens.")
+    local_threads: int = Field(0, ge=0, description="Threads of the embedded model; 0 = one per core.")
+    api_base: str | None = Field(None, description="Base URL for the model (an OpenAI-compatible server, Ollama, ...).")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = deterministic).")
+    max_tokens: int = Field(400, ge=16, description="Longest reply a model may write, in tokens.")
+    llm_timeout: float = Field(180.0, gt=0, description="Seconds before one model call times out.")
+    llm_retries: int = Field(4, ge=1, description="Attempts per model call on rate limits, timeouts and 5xx errors.")
+    llm_retry_wait: float = Field(1.0, ge=0, description="First wait between attempts in seconds (doubles each time).")
+    llm_cache: bool = Field(True, description="Cache model responses on disk (keyed by model, messages, parameters).")
+
+    # --- ask ------------------------------------------------------------------------------------
+    ask_k: int = Field(5, ge=1, description="Papers retrieved as evidence for an answer.")
+    evidence_sentences: int = Field(2, ge=1, description="Most abstract sentences quoted per paper as evidence.")
+    evidence_tokens: int = Field(700, ge=100, description="Token budget of the evidence put in front of the model.")
+    reformulate: bool = Field(True, description="Rewrite the query with the model and search again when retrieval is weak.")
+
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the non-None overrides applied (how CLI flags win over env and `.env`)."""
         values = {k: v for k, v in overrides.items() if v is not None}

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import fake_llm
 from agent.api import SurveyAgent, sample_papers
+
+fake_llm.register()  # `fake/...` model strings now resolve inside litellm, for every test
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -62,3 +65,17 @@ def abstract(topic: str, n: int = 1) -> str:
         f"Experiments across {n + 2} settings and ablations show where the gains come from and why they hold "
         f"for {topic} in practice, and we release code and data for others to build on."
     )
+
+
+@pytest.fixture()
+def fake():
+    """The fake model's script and call log, clean for each test."""
+    fake_llm.FAKE.reset()
+    yield fake_llm.FAKE
+    fake_llm.FAKE.reset()
+
+
+@pytest.fixture()
+def llm_settings(tmp_path: Path) -> dict:
+    """Agent overrides for tests that talk to the fake model (own response cache, fast retries)."""
+    return {"model": "fake/rules", "cache_dir": tmp_path / "cache", "llm_retry_wait": 0.01}

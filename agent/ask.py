@@ -1,0 +1,218 @@
+"""Ask: retrieve, choose evidence, answer with `[@key]` citations, check every citation, or abstain.
+
+Built for a weak local model: code picks short evidence (a few abstract sentences per paper), the
+model writes a few sentences, and code checks each citation against the evidence it was shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.citations import drop_keys, normalize, split_sentences
+from agent.llm import LLMClient, Message, OnToken, Usage
+from agent.search import SearchHit
+from agent.settings import Settings
+from agent.store import Store
+from agent.templates import render
+
+ABSTAIN_MARKER = "NOT IN STORE"
+ABSTENTION = "The papers in the store do not answer this question."
+UNCITED = "[citation needed]"
+_STOP = set(
+    "a an the of for in on to and or with by from is are was were be been this that these those it its as at "
+    "what which who whom how why when where does do did can could should would will there their they them "
+    "about into than then also such any all some most more other our we you your i me my paper papers study "
+    "studies work works research tell show shows".split()
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
+
+
+@dataclass
+class Evidence:
+    """Sentences of one paper's abstract put in front of the model."""
+
+    key: str
+    title: str
+    year: int | None
+    text: str
+    score: float
+
+
+@dataclass
+class Citation:
+    key: str
+    title: str
+    year: int | None = None
+
+
+@dataclass
+class Answer:
+    """A cited answer (or an abstention) with everything needed to check it."""
+
+    question: str
+    answer: str
+    citations: list[Citation]
+    evidence: list[Evidence]
+    usage: Usage
+    abstained: bool = False
+    problems: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    model: str = ""
+    draft: str = ""  # the model's raw text, before citations were checked
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Conversation:
+    """A chat: messages so far (their prefix is reused by llama.cpp) and all evidence shown."""
+
+    messages: list[Message] = field(default_factory=list)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    turns: list[Answer] = field(default_factory=list)
+
+
+def _stems(text: str) -> set[str]:
+    from agent.keyword import _stemmer
+
+    words = [w for w in re.findall(r"[a-z0-9][a-z0-9\-]+", text.lower()) if w not in _STOP]
+    return set(_stemmer().stemWords(words))
+
+
+def coverage(question: str, evidence: list[Evidence]) -> float:
+    """Share of the question's content words that occur somewhere in the evidence."""
+    wanted = _stems(question)
+    if not wanted:
+        return 1.0
+    have: set[str] = set()
+    for e in evidence:
+        have |= _stems(f"{e.title} {e.text}")
+    return len(wanted & have) / len(wanted)
+
+
+def select_evidence(question: str, hits: list[SearchHit], store: Store, settings: Settings) -> list[Evidence]:
+    """Per paper, the abstract sentences sharing most words with the question, within a token budget."""
+    wanted = _stems(question)
+    chosen: list[Evidence] = []
+    budget = settings.evidence_tokens * 4  # ~4 characters per token
+    for hit in hits:
+        paper = store.catalog.get(hit.key)
+        if paper is None or not paper.abstract:
+            continue
+        sentences = [s.strip() for s in _SENTENCE.split(paper.abstract) if s.strip()]
+        scored = sorted(range(len(sentences)), key=lambda i: (-len(_stems(sentences[i]) & wanted), i))
+        picked = sorted(scored[: settings.evidence_sentences])
+        text = " ".join(sentences[i] for i in picked)
+        if len(text) > budget and chosen:
+            break
+        chosen.append(Evidence(hit.key, paper.title, paper.year, text[:budget], hit.score))
+        budget -= len(text) + len(paper.title) + 20
+        if budget <= 0:
+            break
+    return chosen
+
+
+class Asker:
+    """The ask loop over one store and one LLM client."""
+
+    def __init__(self, store: Store, llm: LLMClient, settings: Settings) -> None:
+        self.store, self.llm, self.settings = store, llm, settings
+
+    def retrieve(self, question: str, k: int, context: str = "") -> tuple[list[SearchHit], list[Evidence], list[str]]:
+        """Search; if the evidence covers too little of the question, reformulate once and search again."""
+        query = f"{context} {question}".strip()
+        queries = [query]
+        hits = self.store.search(query, k)
+        evidence = select_evidence(question, hits, self.store, self.settings)
+        if self.settings.reformulate and coverage(question, evidence) < 0.5:
+            prompt = render("reformulate", question=question, context=context)
+            rewritten = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=32).text
+            rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
+            if rewritten and rewritten.lower() != query.lower():
+                queries.append(rewritten)
+                more = self.store.search(rewritten, k)
+                merged = {h.key: h for h in more}
+                for h in hits:
+                    merged.setdefault(h.key, h)
+                hits = list(merged.values())[:k]
+                evidence = select_evidence(f"{question} {rewritten}", hits, self.store, self.settings)
+        return hits, evidence, queries
+
+    def ask(
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        k: int | None = None,
+        model: str | None = None,
+        on_token: OnToken | None = None,
+    ) -> Answer:
+        question = question.strip()
+        conversation = conversation if conversation is not None else Conversation()
+        before = Usage()
+        before.add(self.llm.usage)
+        context = conversation.turns[-1].question if conversation.turns else ""
+        _, evidence, queries = self.retrieve(question, k or self.settings.ask_k, context)
+        new = [e for e in evidence if e.key not in conversation.evidence]
+        known = {**conversation.evidence, **{e.key: e for e in new}}
+        if not known or coverage(question, list(known.values())) == 0:
+            answer = Answer(question, ABSTENTION, [], evidence, self._spent(before), abstained=True,
+                            problems=["no evidence in the store shares a content word with the question"],
+                            queries=queries, model=model or self.settings.model)
+            conversation.turns.append(answer)
+            return answer
+        block = render("evidence", first=not conversation.messages, evidence=new) if new else ""
+        content = render(
+            "answer",
+            evidence_block=block,
+            question=question,
+            sentences="2 to 4",
+            example_key=(new or list(known.values()))[0].key,
+            abstain_marker=ABSTAIN_MARKER,
+        )
+        messages = conversation.messages or [{"role": "system", "content": render("system")}]
+        messages = [*messages, {"role": "user", "content": content}]
+        reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 250))
+        answer = self._check(question, reply.text, known, evidence, queries)
+        answer.usage, answer.model = self._spent(before), reply.model
+        conversation.messages = [*messages, {"role": "assistant", "content": reply.text}]
+        conversation.evidence = known
+        conversation.turns.append(answer)
+        return answer
+
+    def _spent(self, before: Usage) -> Usage:
+        spent = Usage(**self.llm.usage.to_dict())
+        for name, value in before.to_dict().items():
+            setattr(spent, name, getattr(spent, name) - value)
+        return spent
+
+    def _check(self, question: str, draft: str, known: dict[str, Evidence], evidence: list[Evidence], queries: list[str]) -> Answer:
+        """Keep only citations of evidence the model saw; mark uncited sentences; detect abstention."""
+        problems: list[str] = []
+        text = normalize(draft.strip(), list(known))
+        sentences = [] if not text else split_sentences(text)
+        kept: list[str] = []
+        cited: list[str] = []
+        for sentence in sentences:
+            if ABSTAIN_MARKER.lower() in sentence.text.lower():
+                continue
+            bad = {k for k in sentence.keys if k not in known}
+            body = sentence.text
+            if bad:
+                problems.append(f"dropped citation(s) to papers not in the evidence: {', '.join(sorted(bad))}")
+                body = drop_keys(body, bad)
+            good = [k for k in sentence.keys if k in known]
+            if not good:
+                problems.append(f"uncited sentence: {body[:80]}")
+                body = body.rstrip(".") + f" {UNCITED}."
+            cited += [k for k in good if k not in cited]
+            kept.append(body)
+        if not cited:  # nothing the model said is tied to the evidence: that is not an answer
+            if draft.strip() and ABSTAIN_MARKER.lower() not in draft.lower():
+                problems.append("the model's answer cited none of the evidence")
+            return Answer(question, ABSTENTION, [], evidence, Usage(), abstained=True, problems=problems,
+                          queries=queries, draft=draft)
+        citations = [Citation(k, known[k].title, known[k].year) for k in cited]
+        return Answer(question, " ".join(kept), citations, evidence, Usage(), problems=problems, queries=queries, draft=draft)

@@ -1,0 +1,71 @@
+"""Inline citations in Markdown: `[@key]`, `[@a; @b]`, and the near-misses a weak model writes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A bracketed group holding one or more @keys: [@a], [@a; @b], [@a, @b], [see @a].
+CITE_GROUP = re.compile(r"\[([^\[\]]*@[^\[\]]+)\]")
+CITE_KEY = re.compile(r"@([A-Za-z0-9_][\w:.#$%&\-+?<>~/]*[\w])|@([A-Za-z0-9_])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(\"'])")
+
+
+@dataclass
+class CitedSentence:
+    """A sentence of generated text and the keys it cites."""
+
+    text: str
+    keys: list[str]
+
+
+def keys_in(group: str) -> list[str]:
+    """Keys of one bracket group's inside: `@a; @b` -> ["a", "b"]."""
+    return [m.group(1) or m.group(2) for m in CITE_KEY.finditer(group)]
+
+
+def parse_keys(text: str) -> list[str]:
+    """Every cited key in order of first appearance."""
+    seen: list[str] = []
+    for group in CITE_GROUP.finditer(text):
+        for key in keys_in(group.group(1)):
+            if key not in seen:
+                seen.append(key)
+    return seen
+
+
+def normalize(text: str, known: list[str]) -> str:
+    """Rewrite near-miss citations of known keys to `[@key]`: `[key]`, `(@key)`, `[@key1, @key2]`."""
+    lookup = {k.lower(): k for k in known}
+
+    def bare(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        names = [n.strip().lstrip("@") for n in re.split(r"[;,]", inner)]
+        if names and all(n.lower() in lookup for n in names):
+            return "[" + "; ".join("@" + lookup[n.lower()] for n in names) + "]"
+        return match.group(0)
+
+    text = re.sub(r"\(\s*(@[^()]+)\)", lambda m: bare(m) if "@" in m.group(1) else m.group(0), text)
+    text = re.sub(r"\[([^\[\]@]+)\]", bare, text)  # [key] without @
+    return re.sub(r"\[([^\[\]]*@[^\[\]]+)\]", lambda m: "[" + "; ".join("@" + k for k in keys_in(m.group(1))) + "]", text)
+
+
+def split_sentences(text: str) -> list[CitedSentence]:
+    """Sentences with their citations; a citation group after the final period belongs to the sentence."""
+    text = re.sub(r"\.\s*(\[[^\[\]]*@[^\[\]]+\])", r" \1.", text.strip())  # "claim. [@a]" -> "claim [@a]."
+    out = []
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        if sentence:
+            out.append(CitedSentence(sentence, parse_keys(sentence)))
+    return out
+
+
+def drop_keys(sentence: str, bad: set[str]) -> str:
+    """Remove the given keys from every citation group of a sentence (empty groups disappear)."""
+
+    def fix(match: re.Match[str]) -> str:
+        keep = [k for k in keys_in(match.group(1)) if k not in bad]
+        return "[" + "; ".join("@" + k for k in keep) + "]" if keep else ""
+
+    return re.sub(r"\s*\[([^\[\]]*@[^\[\]]+)\]", lambda m: (" " + fix(m)) if fix(m) else "", sentence)

@@ -1,0 +1,258 @@
+"""The one LLM client: litellm + tenacity retries + on-disk response cache + usage and cost.
+
+Nothing else in the project imports litellm for completions. `local` means the embedded llama.cpp
+server (agent/local_llm.py), reached through litellm as an OpenAI-compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent import offline  # noqa: F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
+from agent.errors import SurveyError
+from agent.settings import Settings
+
+Message = dict[str, str]
+OnToken = Callable[[str], None]
+
+
+@dataclass
+class Usage:
+    """Tokens, cost and calls, for one call or summed over a run."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    cached_calls: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: "Usage") -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        cost = "local, $0" if self.cost_usd == 0 else f"${self.cost_usd:.4f}"
+        cached = f", {self.cached_calls} cached" if self.cached_calls else ""
+        return (f"{self.calls} model call(s){cached}, {self.prompt_tokens} tokens in, "
+                f"{self.completion_tokens} out, {cost}, {self.seconds:.1f} s")
+
+
+@dataclass
+class Completion:
+    """One model reply."""
+
+    text: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    cached: bool = False
+    timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp's prompt/generation timings
+
+
+class ResponseCache:
+    """Replies on disk in SQLite, keyed by a hash of model + messages + parameters."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
+            " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+        )
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, messages: list[Message], params: dict[str, Any]) -> str:
+        blob = json.dumps({"model": model, "messages": messages, "params": params}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def get(self, key: str) -> tuple[str, int, int] | None:
+        with self.lock:
+            return self.db.execute(
+                "SELECT text, prompt_tokens, completion_tokens FROM responses WHERE key = ?", (key,)
+            ).fetchone()
+
+    def put(self, key: str, text: str, usage: Usage) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
+                (key, text, usage.prompt_tokens, usage.completion_tokens, time.time()),
+            )
+
+
+class _Retryable(Exception):
+    """Wraps a transient provider error so tenacity retries it and nothing else."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class LLMClient:
+    """Chat completions for every stage of the pipeline; `usage` sums this client's calls."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.usage = Usage()
+        self._cache = ResponseCache(Path(settings.cache_dir) / "responses.sqlite") if settings.llm_cache else None
+
+    # --- model resolution ---------------------------------------------------------------------
+    def _route(self, model: str) -> tuple[str, dict[str, Any]]:
+        """litellm model string and connection arguments for a settings model name."""
+        if model == "local":
+            from agent.local_llm import local_server
+
+            server = local_server(self.settings)
+            return "openai/local", {"api_base": server.api_base, "api_key": "sk-local-no-key"}
+        extra: dict[str, Any] = {}
+        if self.settings.api_base:
+            extra["api_base"] = self.settings.api_base
+        return model, extra
+
+    # --- calls ------------------------------------------------------------------------------
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        stop: list[str] | None = None,
+        on_token: OnToken | None = None,
+    ) -> Completion:
+        """One chat completion; `on_token` receives the text as it is generated (streaming)."""
+        model = model or self.settings.model
+        params = {
+            "max_tokens": max_tokens or self.settings.max_tokens,
+            "temperature": self.settings.temperature if temperature is None else temperature,
+        }
+        if stop:
+            params["stop"] = stop
+        key = ResponseCache.key(model, messages, params)
+        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+            text, prompt_tokens, completion_tokens = hit
+            if on_token:
+                on_token(text)
+            usage = Usage(prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0, calls=1, cached_calls=1)
+            self.usage.add(usage)
+            return Completion(text, model, usage, cached=True)
+        started = time.perf_counter()
+        completion = self._with_retries(model, messages, params, on_token)
+        completion.usage.seconds = time.perf_counter() - started
+        self.usage.add(completion.usage)
+        if self._cache is not None:
+            self._cache.put(key, completion.text, completion.usage)
+        return completion
+
+    async def acomplete(self, messages: list[Message], **kwargs: Any) -> Completion:
+        """`complete` off the event loop: the blocking work runs in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.complete, messages, **kwargs)
+
+    def _with_retries(self, model: str, messages: list[Message], params: dict[str, Any], on_token: OnToken | None) -> Completion:
+        from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+        streamed: list[str] = []
+
+        def emit(text: str) -> None:
+            streamed.append(text)
+            if on_token:
+                on_token(text)
+
+        @retry(
+            retry=retry_if_exception_type(_Retryable),
+            stop=stop_after_attempt(self.settings.llm_retries),
+            wait=wait_exponential(multiplier=self.settings.llm_retry_wait, max=30),
+            reraise=False,
+        )
+        def attempt() -> Completion:
+            if streamed:  # part of a reply already reached the user: never start it over silently
+                raise SurveyError(f"model {model!r} failed mid-answer; try again")
+            return self._call(model, messages, params, emit if on_token else None)
+
+        try:
+            return attempt()
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            original = last.original if isinstance(last, _Retryable) else last
+            raise SurveyError(
+                f"model {model!r} failed after {self.settings.llm_retries} attempts: {_short(original)} "
+                "(is the model server up? check SURVEY_MODEL / SURVEY_API_BASE)"
+            ) from original
+
+    def _call(self, model: str, messages: list[Message], params: dict[str, Any], emit: OnToken | None) -> Completion:
+        import litellm
+
+        routed, extra = self._route(model)
+        kwargs = {**params, **extra, "timeout": self.settings.llm_timeout, "num_retries": 0}
+        try:
+            if emit is None:
+                response = litellm.completion(model=routed, messages=messages, **kwargs)
+                text = response.choices[0].message.content or ""
+                raw_usage = getattr(response, "usage", None)
+                timings = getattr(response, "timings", None) or {}
+            else:
+                stream = litellm.completion(model=routed, messages=messages, stream=True,
+                                            stream_options={"include_usage": True}, **kwargs)
+                parts, raw_usage, timings = [], None, {}
+                for chunk in stream:
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        parts.append(delta)
+                        emit(delta)
+                    raw_usage = getattr(chunk, "usage", None) or raw_usage
+                    timings = getattr(chunk, "timings", None) or timings
+                text = "".join(parts)
+                response = None
+        except (litellm.AuthenticationError, litellm.PermissionDeniedError) as exc:
+            raise SurveyError(
+                f"model {model!r} refused the credentials: set the provider's API key (e.g. OPENAI_API_KEY) "
+                "or choose another model with SURVEY_MODEL / --model"
+            ) from exc
+        except (litellm.NotFoundError, litellm.BadRequestError) as exc:
+            raise SurveyError(f"model {model!r} rejected the request: {_short(exc)} (check SURVEY_MODEL)") from exc
+        except (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError,
+                litellm.InternalServerError, litellm.ServiceUnavailableError) as exc:
+            raise _Retryable(exc) from exc
+        except litellm.APIError as exc:
+            if getattr(exc, "status_code", 0) >= 500:
+                raise _Retryable(exc) from exc
+            raise SurveyError(f"model {model!r} failed: {_short(exc)}") from exc
+        usage = self._usage(routed, model, messages, text, raw_usage, response)
+        return Completion(text, model, usage, timings=dict(timings) if isinstance(timings, dict) else {})
+
+    @staticmethod
+    def _usage(routed: str, model: str, messages: list[Message], text: str, raw: Any, response: Any) -> Usage:
+        import litellm
+
+        prompt = getattr(raw, "prompt_tokens", None) if raw is not None else None
+        completion = getattr(raw, "completion_tokens", None) if raw is not None else None
+        if prompt is None:  # a provider that reports no usage: count with litellm's tokenizer
+            prompt = litellm.token_counter(model=routed, messages=messages)
+            completion = litellm.token_counter(model=routed, text=text, count_response_tokens=True)
+        cost = 0.0
+        if model != "local":
+            try:
+                cost = float(sum(litellm.cost_per_token(model=routed, prompt_tokens=prompt, completion_tokens=completion)))
+            except Exception:  # a model missing from litellm's price map costs nothing we can know
+                cost = 0.0
+        return Usage(prompt_tokens=int(prompt or 0), completion_tokens=int(completion or 0), cost_usd=cost, calls=1)
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an error message, without litellm's long hints."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]

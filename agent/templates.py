@@ -1,0 +1,38 @@
+"""Prompt templates: every word sent to a model lives in prompts/*.j2; code only passes data."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+
+def _folder() -> Path:
+    """`agent/prompts` in an installed package; the repository's `prompts/` in a source checkout."""
+    try:
+        installed = Path(str(resources.files("agent.prompts")))
+        if any(installed.glob("*.j2")):
+            return installed
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "prompts"
+
+
+@lru_cache(maxsize=1)
+def _environment():  # type: ignore[no-untyped-def]
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(
+        loader=FileSystemLoader(str(_folder())),
+        undefined=StrictUndefined,  # a missing variable is a bug, not an empty string in a prompt
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def render(name: str, **data: Any) -> str:
+    """Render `prompts/<name>.j2` with `data`."""
+    return _environment().get_template(f"{name}.j2").render(**data).strip()

@@ -1,0 +1,119 @@
+"""A fake model for deterministic tests: a litellm custom provider, called through the real litellm path.
+
+Model strings: `fake/rules` answers from the evidence in the prompt (cites the first two evidence
+keys, first sentence of each); `fake/abstain` always abstains; `fake/echo` repeats the last user message. Tests can queue exact
+replies or exceptions in `FAKE.script`; those are served first, in order, whatever the model string.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import litellm
+from litellm import CustomLLM
+from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
+
+EVIDENCE = re.compile(r'^\[@([^\]]+)\] "(.+)"(?: \(\d{4}\))?\n(.+)$', re.M)
+
+
+class FakeLLM(CustomLLM):
+    def __init__(self) -> None:
+        super().__init__()
+        self.script: list[str | Exception] = []
+        self.calls: list[dict[str, Any]] = []
+        self.delay = 0.0  # seconds per streamed piece (lets tests interrupt a reply)
+
+    def reset(self) -> None:
+        self.script.clear()
+        self.calls.clear()
+        self.delay = 0.0
+
+    # --- behaviour -----------------------------------------------------------------------------
+    def reply(self, model: str, messages: list[dict[str, str]]) -> str:
+        self.calls.append({"model": model, "messages": messages})
+        if self.script:
+            item = self.script.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            return item
+        prompt = messages[-1]["content"]
+        name = model.split("/", 1)[-1]
+        if name == "abstain":
+            return "NOT IN STORE"
+        if name == "echo":
+            return prompt
+        if prompt.startswith("Rewrite this question"):
+            question = prompt.split("Question:", 1)[1].strip().splitlines()[0]
+            return " ".join(w for w in re.findall(r"\w+", question) if len(w) > 3)[:80]
+        everything = "\n".join(m["content"] for m in messages)
+        found = EVIDENCE.findall(everything)
+        if not found:
+            return "NOT IN STORE"
+        sentences = []
+        for key, _title, text in found[:2]:
+            first = re.split(r"(?<=[.!?])\s", text)[0].rstrip(".")
+            sentences.append(f"{first} [@{key}].")
+        return " ".join(sentences)
+
+    @staticmethod
+    def _usage(messages: list[dict[str, str]], text: str) -> Usage:
+        prompt = sum(len(m["content"].split()) for m in messages)
+        return Usage(prompt_tokens=prompt, completion_tokens=len(text.split()), total_tokens=prompt + len(text.split()))
+
+    # --- litellm's CustomLLM interface ---------------------------------------------------------
+    def completion(self, model: str, messages: list, *args: Any, model_response: ModelResponse | None = None, **kwargs: Any) -> ModelResponse:
+        text = self.reply(model, messages)
+        response = model_response or ModelResponse()
+        response.choices[0].message.content = text  # type: ignore[union-attr]
+        response.model = model
+        response.usage = self._usage(messages, text)  # type: ignore[attr-defined]
+        return response
+
+    def streaming(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
+        text = self.reply(model, messages)
+        pieces = re.findall(r"\S+\s*", text) or [""]
+        usage = self._usage(messages, text)
+        for n, piece in enumerate(pieces):
+            if self.delay:
+                time.sleep(self.delay)
+            last = n == len(pieces) - 1
+            yield {
+                "text": piece,
+                "is_finished": last,
+                "finish_reason": "stop" if last else "",
+                "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                          "total_tokens": usage.total_tokens} if last else None,
+                "index": 0,
+                "tool_use": None,
+            }
+
+    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+        return self.completion(model, messages, *args, **kwargs)
+
+    async def astreaming(self, model: str, messages: list, *args: Any, **kwargs: Any) -> AsyncIterator[GenericStreamingChunk]:
+        for chunk in self.streaming(model, messages, *args, **kwargs):
+            yield chunk
+
+
+FAKE = FakeLLM()
+
+
+def register() -> None:
+    """Make `fake/...` model strings resolve to FAKE inside litellm."""
+    entry = {"provider": "fake", "custom_handler": FAKE}
+    if entry not in litellm.custom_provider_map:
+        litellm.custom_provider_map = [*litellm.custom_provider_map, entry]
+    from litellm.utils import custom_llm_setup
+
+    custom_llm_setup()
+
+
+def rate_limit() -> Exception:
+    return litellm.RateLimitError(message="429 slow down", llm_provider="fake", model="fake/rules")
+
+
+def auth_error() -> Exception:
+    return litellm.AuthenticationError(message="401 bad key", llm_provider="fake", model="fake/rules")

@@ -1,0 +1,120 @@
+"""The ask loop on the real sample store, with the fake model behind the real litellm path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.api import SurveyAgent
+from agent.ask import ABSTENTION, UNCITED, Conversation
+from agent.citations import normalize, parse_keys, split_sentences
+from agent.cli import app
+from agent.errors import EmptyStoreError
+
+
+def test_citation_parsing_single_and_grouped() -> None:
+    text = "Long videos are hard [@InfiniBench]. Both agree [@Video-MME; @InfiniBench]. None here."
+    assert parse_keys(text) == ["InfiniBench", "Video-MME"]
+    sentences = split_sentences(text)
+    assert [s.keys for s in sentences] == [["InfiniBench"], ["Video-MME", "InfiniBench"], []]
+    assert parse_keys("see [@a, @b] and [@mPLUG-Owl]") == ["a", "b", "mPLUG-Owl"]
+
+
+def test_near_miss_citations_are_normalized() -> None:
+    fixed = normalize("A claim [InfiniBench]. Another (@mmE5). Not a key [1].", ["InfiniBench", "mmE5"])
+    assert fixed == "A claim [@InfiniBench]. Another [@mmE5]. Not a key [1]."
+
+
+def agent_for(store: Path, settings: dict) -> SurveyAgent:
+    return SurveyAgent(store=store, **settings)
+
+
+def test_answer_cites_only_evidence(sample_store: Path, llm_settings: dict, fake) -> None:
+    answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
+    assert not answer.abstained
+    evidence_keys = [e.key for e in answer.evidence]
+    assert evidence_keys[0] == "InfiniBench"
+    assert [c.key for c in answer.citations] == parse_keys(answer.answer)
+    assert set(parse_keys(answer.answer)) <= set(evidence_keys)
+    assert answer.citations[0].title.startswith("InfiniBench")
+    assert answer.usage.calls >= 1 and answer.usage.prompt_tokens > 0
+    prompt = fake.calls[-1]["messages"][-1]["content"]
+    assert prompt.index("[@InfiniBench]") < prompt.index("Question:")  # evidence first, question last
+
+
+def test_invented_and_unshown_keys_are_dropped(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["InfiniBench videos average 76 minutes [@InfiniBench; @Made-Up-2024]. "
+                    "Gemini is best [@mmE5]. Everything is solved."]
+    answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
+    assert parse_keys(answer.answer) == ["InfiniBench"]
+    assert "Made-Up-2024" not in answer.answer and "mmE5" not in answer.answer  # mmE5 exists but was not shown
+    assert answer.answer.count(UNCITED) == 2
+    assert any("Made-Up-2024" in p for p in answer.problems)
+    assert answer.draft.startswith("InfiniBench videos average")
+
+
+def test_abstains_when_the_model_says_the_evidence_does_not_answer(sample_store: Path, llm_settings: dict, fake) -> None:
+    answer = agent_for(sample_store, {**llm_settings, "model": "fake/abstain"}).ask("Which benchmark has the longest videos?")
+    assert answer.abstained and answer.answer == ABSTENTION and not answer.citations
+    assert answer.evidence  # the closest papers are still reported
+
+
+def test_abstains_without_a_model_call_when_nothing_matches(sample_store: Path, llm_settings: dict, fake) -> None:
+    answer = agent_for(sample_store, llm_settings).ask("Zebrafish cardiomyocyte regeneration?")
+    assert answer.abstained and answer.answer == ABSTENTION
+    assert all(not c["messages"][-1]["content"].startswith("Evidence") for c in fake.calls)
+
+
+def test_uncited_answer_is_not_passed_off_as_one(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["Long videos are hard and everyone knows it."]
+    answer = agent_for(sample_store, llm_settings).ask("Why is long video understanding hard?")
+    assert answer.abstained and any("cited none" in p for p in answer.problems)
+
+
+def test_weak_retrieval_is_reformulated_once(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["benchmark very long video understanding"]  # the rewritten query
+    answer = agent_for(sample_store, llm_settings).ask("Which evaluation suites cover hour-scale films for LMMs?")
+    assert len(answer.queries) == 2 and answer.queries[1] == "benchmark very long video understanding"
+    assert fake.calls[0]["messages"][-1]["content"].startswith("Rewrite this question")
+    assert "InfiniBench" in [e.key for e in answer.evidence]
+
+
+def test_follow_up_reuses_the_conversation_prefix(sample_store: Path, llm_settings: dict, fake) -> None:
+    agent = agent_for(sample_store, llm_settings)
+    conversation = Conversation()
+    first = agent.ask("How long are the videos in InfiniBench on average?", conversation=conversation)
+    sent_first = fake.calls[-1]["messages"]
+    second = agent.ask("How many question-answer pairs does it have?", conversation=conversation)
+    sent_second = fake.calls[-1]["messages"]
+    assert sent_second[: len(sent_first)] == sent_first  # the whole first turn is a prefix of the second
+    assert sent_second[len(sent_first)]["role"] == "assistant"
+    assert len(conversation.turns) == 2 and not first.abstained
+    assert "InfiniBench" in conversation.evidence and second.queries[0].startswith("How long are the videos")
+
+
+def test_empty_store_says_ingest_first(tmp_path: Path, llm_settings: dict, fake) -> None:
+    with pytest.raises(EmptyStoreError, match="survey ingest"):
+        agent_for(tmp_path / "none", llm_settings).ask("anything?")
+
+
+def test_async_ask(sample_store: Path, llm_settings: dict, fake) -> None:
+    answer = asyncio.run(agent_for(sample_store, llm_settings).aask("How long are the videos in InfiniBench on average?"))
+    assert answer.citations
+
+
+def test_cli_ask_json_and_terminal(sample_store: Path, llm_settings: dict, fake) -> None:
+    runner = CliRunner()
+    env = {"SURVEY_MODEL": "fake/rules", "SURVEY_CACHE_DIR": str(llm_settings["cache_dir"]), "SURVEY_STORE": str(sample_store)}
+    result = runner.invoke(app, ["ask", "How long are the videos in InfiniBench on average?", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"question", "answer", "citations", "evidence", "usage"} <= set(data)
+    assert data["citations"][0]["key"] and data["citations"][0]["title"]
+    assert data["usage"]["calls"] >= 1
+    shown = runner.invoke(app, ["ask", "How long are the videos in InfiniBench on average?"], env=env)
+    assert shown.exit_code == 0 and "Sources" in shown.stdout and "[@InfiniBench]" in shown.stdout
+    assert "model call" in shown.stdout

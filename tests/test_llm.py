@@ -1,0 +1,100 @@
+"""The one LLM client, driven through the real litellm path into the registered fake provider."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent.errors import SurveyError
+from agent.llm import LLMClient
+from agent.settings import Settings
+from fake_llm import auth_error, rate_limit
+
+MESSAGES = [{"role": "user", "content": "Say something about [@A]."}]
+
+
+def client(tmp_path: Path, **overrides) -> LLMClient:
+    values = {"model": "fake/rules", "cache_dir": tmp_path / "cache", "llm_retry_wait": 0.01, **overrides}
+    settings = Settings().with_overrides(**values)
+    return LLMClient(settings)
+
+
+def test_retries_a_rate_limit_then_succeeds(tmp_path: Path, fake) -> None:
+    fake.script += [rate_limit(), rate_limit(), "fine [@A]."]
+    reply = client(tmp_path).complete(MESSAGES)
+    assert reply.text == "fine [@A]."
+    assert len(fake.calls) == 3
+
+
+def test_gives_up_after_the_configured_attempts(tmp_path: Path, fake) -> None:
+    fake.script += [rate_limit()] * 5
+    with pytest.raises(SurveyError, match="failed after 3 attempts"):
+        client(tmp_path, llm_retries=3).complete(MESSAGES)
+    assert len(fake.calls) == 3
+
+
+def test_auth_errors_are_not_retried_and_name_the_setting(tmp_path: Path, fake) -> None:
+    fake.script += [auth_error(), "never reached"]
+    with pytest.raises(SurveyError, match="SURVEY_MODEL") as info:
+        client(tmp_path).complete(MESSAGES)
+    assert "API key" in str(info.value) and "\n" not in str(info.value)
+    assert len(fake.calls) == 1
+
+
+def test_repeat_is_a_cache_hit_across_clients(tmp_path: Path, fake) -> None:
+    first = client(tmp_path).complete(MESSAGES)
+    second_client = client(tmp_path)
+    second = second_client.complete(MESSAGES)
+    assert second.cached and not first.cached
+    assert second.text == first.text
+    assert len(fake.calls) == 1
+    assert second_client.usage.cached_calls == 1
+    client(tmp_path).complete(MESSAGES, max_tokens=17)  # other parameters: another entry
+    assert len(fake.calls) == 2
+
+
+def test_cache_can_be_turned_off(tmp_path: Path, fake) -> None:
+    llm = client(tmp_path, llm_cache=False)
+    llm.complete(MESSAGES)
+    llm.complete(MESSAGES)
+    assert len(fake.calls) == 2 and llm.usage.cached_calls == 0
+
+
+def test_usage_is_summed_over_calls(tmp_path: Path, fake) -> None:
+    fake.script += ["one two three", "four five"]
+    llm = client(tmp_path, llm_cache=False)
+    a = llm.complete(MESSAGES)
+    b = llm.complete([{"role": "user", "content": "other words here"}])
+    assert (a.usage.completion_tokens, b.usage.completion_tokens) == (3, 2)
+    assert llm.usage.calls == 2
+    assert llm.usage.prompt_tokens == a.usage.prompt_tokens + b.usage.prompt_tokens > 0
+    assert llm.usage.completion_tokens == 5
+    assert llm.usage.cost_usd == 0.0
+
+
+def test_priced_models_cost_money_from_the_bundled_price_map() -> None:
+    usage = LLMClient._usage("openai/gpt-4o-mini", "openai/gpt-4o-mini", [], "", type("U", (), {"prompt_tokens": 1000, "completion_tokens": 100})(), None)
+    assert usage.cost_usd > 0
+
+
+def test_streaming_delivers_the_whole_text_in_pieces(tmp_path: Path, fake) -> None:
+    fake.script += ["alpha beta gamma delta"]
+    pieces: list[str] = []
+    reply = client(tmp_path).complete(MESSAGES, on_token=pieces.append)
+    assert len(pieces) == 4 and "".join(pieces) == reply.text == "alpha beta gamma delta"
+    assert reply.usage.completion_tokens == 4
+
+
+def test_async_variant(tmp_path: Path, fake) -> None:
+    fake.script += ["async works"]
+    reply = asyncio.run(client(tmp_path).acomplete(MESSAGES))
+    assert reply.text == "async works"
+
+
+def test_unreachable_server_retries_then_one_line_error(tmp_path: Path) -> None:
+    llm = client(tmp_path, model="openai/whatever", api_base="http://127.0.0.1:9/v1", llm_retries=2, llm_timeout=5)
+    with pytest.raises(SurveyError, match="failed after 2 attempts") as info:
+        llm.complete(MESSAGES)
+    assert "\n" not in str(info.value)
