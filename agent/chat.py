@@ -32,14 +32,14 @@ class ChatSession:
     def _make_prompt(self):  # type: ignore[no-untyped-def]
         """prompt_toolkit (arrow keys, history) on a terminal; plain input() otherwise."""
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            return lambda: input("> ")
+            return lambda: input("ask> ")
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
 
         history = Path(self.agent.settings.cache_dir) / "chat_history"
         history.parent.mkdir(parents=True, exist_ok=True)
         session = PromptSession(history=FileHistory(str(history)))
-        return lambda: session.prompt("> ")
+        return lambda: session.prompt("ask> ")
 
     def run(self) -> None:
         papers = len(self.agent.papers())

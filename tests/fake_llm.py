@@ -12,6 +12,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from agent import offline  # noqa: F401  (litellm must not fetch its price map: switches first)
+
 import litellm
 from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
