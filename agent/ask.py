@@ -7,6 +7,7 @@ model writes a few sentences, and code checks each citation against the evidence
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,6 +62,8 @@ class Answer:
     queries: list[str] = field(default_factory=list)
     model: str = ""
     draft: str = ""  # the model's raw text, before citations were checked
+    retrieval_seconds: float = 0.0
+    timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp prompt/generation split, when known
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,13 +157,15 @@ class Asker:
         before = Usage()
         before.add(self.llm.usage)
         context = conversation.turns[-1].question if conversation.turns else ""
+        started = time.perf_counter()
         _, evidence, queries = self.retrieve(question, k or self.settings.ask_k, context)
+        retrieval_seconds = time.perf_counter() - started
         new = [e for e in evidence if e.key not in conversation.evidence]
         known = {**conversation.evidence, **{e.key: e for e in new}}
         if not known or coverage(question, list(known.values())) == 0:
             answer = Answer(question, ABSTENTION, [], evidence, self._spent(before), abstained=True,
                             problems=["no evidence in the store shares a content word with the question"],
-                            queries=queries, model=model or self.settings.model)
+                            queries=queries, model=model or self.settings.model, retrieval_seconds=retrieval_seconds)
             conversation.turns.append(answer)
             return answer
         block = render("evidence", first=not conversation.messages, evidence=new) if new else ""
@@ -177,6 +182,7 @@ class Asker:
         reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 250))
         answer = self._check(question, reply.text, known, evidence, queries)
         answer.usage, answer.model = self._spent(before), reply.model
+        answer.retrieval_seconds, answer.timings = retrieval_seconds, reply.timings
         conversation.messages = [*messages, {"role": "assistant", "content": reply.text}]
         conversation.evidence = known
         conversation.turns.append(answer)
