@@ -118,3 +118,11 @@ def test_cli_ask_json_and_terminal(sample_store: Path, llm_settings: dict, fake)
     shown = runner.invoke(app, ["ask", "How long are the videos in InfiniBench on average?"], env=env)
     assert shown.exit_code == 0 and "Sources" in shown.stdout and "[@InfiniBench]" in shown.stdout
     assert "model call" in shown.stdout
+
+
+@pytest.mark.parametrize("reply", ["", "[@InfiniBench", "@@@ [[[ ]]] ...", "[@] [@ ; ] unfinished"])
+def test_malformed_model_output_never_crashes(sample_store: Path, llm_settings: dict, fake, reply: str) -> None:
+    fake.script += [reply]
+    answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
+    assert answer.abstained and answer.answer == ABSTENTION
+    assert answer.draft == reply
