@@ -175,9 +175,8 @@ class Asker:
             question=question,
             sentences="2 to 4",
             example_key=(new or list(known.values()))[0].key,
-            abstain_marker=ABSTAIN_MARKER,
         )
-        messages = conversation.messages or [{"role": "system", "content": render("system")}]
+        messages = conversation.messages or [{"role": "system", "content": render("system", abstain_marker=ABSTAIN_MARKER)}]
         messages = [*messages, {"role": "user", "content": content}]
         reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 250))
         answer = self._check(question, reply.text, known, evidence, queries)

@@ -142,6 +142,11 @@ def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     if not found:
         out.print(f"No papers in {settings.store}. Run `survey ingest PATH` first.")
         return
+    if len(found) > 500 or not out.is_terminal:  # a table of 75k rows takes rich minutes to lay out
+        sys.stdout.writelines(
+            f"{p.key}\t{p.year or ''}\t{p.title}\t{Path(p.source).name if p.source else ''}\n" for p in found
+        )
+        return
     from rich.markup import escape
     from rich.table import Table
 

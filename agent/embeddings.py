@@ -121,6 +121,13 @@ class LiteLLMEmbedder:
         return [item["embedding"] for item in response.data]
 
 
+def embedder_name(model: str) -> str | None:
+    """The vector-space name a settings string stands for, without loading anything."""
+    if model == "none":
+        return None
+    return LocalMiniLM.name if model == "local" else model
+
+
 def make_embedder(model: str, cache_dir: Path) -> Embedder | None:
     """The embedder a settings string names; None means keyword-only."""
     if model == "none":

@@ -89,9 +89,13 @@ def _read(path: Path) -> bytes:
         raise SourceError(f"cannot read ({exc.strerror})") from exc
 
 
-def merge_papers(catalog: Catalog, papers: list[Paper], report: FileReport, chunking: tuple[int, int]) -> None:
+def merge_papers(
+    catalog: Catalog, papers: list[Paper], report: FileReport, chunking: tuple[int, int], progress: Progress | None = None
+) -> None:
     """Add each paper, or merge it into the stored paper it duplicates."""
-    for paper in papers:
+    for n, paper in enumerate(papers, start=1):
+        if progress and (n % 1000 == 0 or n == len(papers)):
+            progress(f"cataloguing {Path(report.path).name}", n, len(papers))
         stored = catalog.find(paper)
         if stored is None:
             paper.key = assign_key(paper, catalog.key_taken)
@@ -110,7 +114,9 @@ def merge_papers(catalog: Catalog, papers: list[Paper], report: FileReport, chun
             report.updated += 1
 
 
-def ingest_file(catalog: Catalog, path: Path, fmt: str | None, chunking: tuple[int, int]) -> FileReport:
+def ingest_file(
+    catalog: Catalog, path: Path, fmt: str | None, chunking: tuple[int, int], progress: Progress | None = None
+) -> FileReport:
     """Parse and store one file in one transaction; an unchanged file is skipped."""
     report = FileReport(str(path))
     try:
@@ -129,7 +135,7 @@ def ingest_file(catalog: Catalog, path: Path, fmt: str | None, chunking: tuple[i
     for paper in parsed.papers:  # the resolved path: the same file reached from elsewhere is the same source
         paper.source, paper.sources = ident, [ident]
     with catalog.transaction():
-        merge_papers(catalog, parsed.papers, report, chunking)
+        merge_papers(catalog, parsed.papers, report, chunking, progress if len(parsed.papers) >= 1000 else None)
         catalog.set_file(ident, digest, len(data), len(parsed.papers))
     return report
 
@@ -142,7 +148,7 @@ def ingest_paths(
     files = expand(paths)
     report = IngestReport()
     for n, path in enumerate(files, start=1):
-        report.files.append(ingest_file(catalog, path, fmt, chunking))
+        report.files.append(ingest_file(catalog, path, fmt, chunking, progress))
         if progress:
             progress("reading", n, len(files))
     report.seconds = time.perf_counter() - started

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.catalog import Catalog
-from agent.embeddings import Embedder, make_embedder
+from agent.embeddings import Embedder, embedder_name, make_embedder
 from agent.errors import EmptyStoreError, SurveyError
 from agent.ingest import Progress
 from agent.keyword import KeywordIndex
@@ -122,7 +122,11 @@ class Store:
         if mode in ("hybrid", "keyword"):
             names.append("keyword")
             chunk_lists.append(self.keyword.search(query, depth, keys))
-        if mode in ("hybrid", "dense") and self.embedder is not None:
+        # Dense search only where this store holds vectors of this embedder (not in a keyword-only store).
+        has_vectors = embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
+        if mode == "dense" and not has_vectors:
+            raise SurveyError(f"the store {self.root} has no vectors for {self.settings.embedding_model!r}; run `survey ingest` without --keyword-only")
+        if mode in ("hybrid", "dense") and has_vectors and self.embedder is not None:
             vector = self.embedder.embed([query])[0]
             # A big key filter is cheaper applied after the query than sent to Chroma as a list.
             small = keys if keys is not None and len(keys) <= 2000 else None
