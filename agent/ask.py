@@ -178,7 +178,8 @@ class Asker:
         )
         messages = conversation.messages or [{"role": "system", "content": render("system", abstain_marker=ABSTAIN_MARKER)}]
         messages = [*messages, {"role": "user", "content": content}]
-        reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 250))
+        # 2-4 short sentences fit in 160 tokens; a longer reply costs seconds and adds nothing checkable.
+        reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 160))
         answer = self._check(question, reply.text, known, evidence, queries)
         answer.usage, answer.model = self._spent(before), reply.model
         answer.retrieval_seconds, answer.timings = retrieval_seconds, reply.timings
@@ -198,6 +199,9 @@ class Asker:
         problems: list[str] = []
         text = normalize(draft.strip(), list(known))
         sentences = [] if not text else split_sentences(text)
+        if sentences and not re.search(r"[.!?\]]\s*$", sentences[-1].text):
+            sentences.pop()  # cut off by the token limit: an unfinished sentence is not a claim
+            problems.append("dropped the unfinished last sentence")
         kept: list[str] = []
         cited: list[str] = []
         for sentence in sentences:
