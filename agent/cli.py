@@ -120,7 +120,6 @@ class _progress:
 @app.command()
 def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List every paper in the store."""
-    from agent.ingest import display_path
     from agent.settings import Settings
 
     settings = Settings().with_overrides(store=store)

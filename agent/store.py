@@ -125,7 +125,10 @@ class Store:
         # Dense search only where this store holds vectors of this embedder (not in a keyword-only store).
         has_vectors = embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
         if mode == "dense" and not has_vectors:
-            raise SurveyError(f"the store {self.root} has no vectors for {self.settings.embedding_model!r}; run `survey ingest` without --keyword-only")
+            raise SurveyError(
+                f"the store {self.root} has no vectors for {self.settings.embedding_model!r}; "
+                "run `survey ingest` without --keyword-only"
+            )
         if mode in ("hybrid", "dense") and has_vectors and self.embedder is not None:
             vector = self.embedder.embed([query])[0]
             # A big key filter is cheaper applied after the query than sent to Chroma as a list.

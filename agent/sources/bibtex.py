@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.paper import Paper, clean, normalize_arxiv, normalize_doi
@@ -25,6 +26,16 @@ def _text(value: object) -> str:
     return clean(str(value).replace("{", "").replace("}", "")) if value is not None else ""
 
 
+def _getter(fields: dict) -> Callable[[str], str]:
+    """Field text by lower-case name ("" when absent)."""
+
+    def get(name: str) -> str:
+        field = fields.get(name)
+        return _text(field.value) if field is not None else ""
+
+    return get
+
+
 def parse_bibtex(path: Path, text: str) -> Parsed:
     """Every entry with a title becomes a paper; its BibTeX key is kept as the citation key."""
     import bibtexparser
@@ -41,10 +52,7 @@ def parse_bibtex(path: Path, text: str) -> Parsed:
         if entry.entry_type.lower() in _NOT_PAPERS:
             continue
         fields = {name.lower(): value for name, value in entry.fields_dict.items()}
-
-        def get(name: str) -> str:
-            field = fields.get(name)
-            return _text(field.value) if field is not None else ""
+        get = _getter(fields)
 
         title = get("title")
         if not title:
