@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.ask import Answer, Asker, Conversation
 from agent.errors import SurveyError
@@ -17,6 +17,10 @@ from agent.search import SearchHit
 from agent.settings import Settings
 from agent.sources import FORMATS
 from agent.store import Store
+
+if TYPE_CHECKING:
+    from agent.judges import Verdict
+    from agent.verify import VerificationReport, Verifier
 
 
 def sample_papers() -> Path:
@@ -37,6 +41,7 @@ class SurveyAgent:
         self.settings = settings.with_overrides(store=Path(store) if store is not None else None, **overrides)
         self.store = Store(self.settings)
         self._llm: LLMClient | None = None
+        self._verifier: "Verifier | None" = None
 
     def ingest(self, paths: Iterable[str | Path], format: str | None = None, progress: Progress | None = None) -> IngestReport:
         """Add papers from files or folders; then bring vectors and keyword index up to date."""
@@ -99,6 +104,23 @@ class SurveyAgent:
 
         return await asyncio.to_thread(self.ask, question, **kwargs)
 
+    @property
+    def verifier(self) -> "Verifier":
+        """Checks claims against the abstracts in this store (judge: SURVEY_VERIFY_MODEL)."""
+        from agent.verify import Verifier
+
+        if self._verifier is None:
+            self._verifier = Verifier(self.store, self.settings, self.llm)
+        return self._verifier
+
+    def verify_claim(self, claim: str, key: str) -> "Verdict":
+        """SUPPORTED / CONTRADICTED / NOT_ENOUGH_INFO for one claim against paper `key`, with evidence."""
+        return self.verifier.verify_claim(claim, key)
+
+    def verify_text(self, markdown: str) -> "VerificationReport":
+        """Every claim sentence of a Markdown text against the papers it cites (reported, never changed)."""
+        return self.verifier.verify_text(markdown)
+
     def close(self) -> None:
         self.store.close()
 
@@ -107,3 +129,15 @@ class SurveyAgent:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def verify_claim(claim: str, key: str, store: str | Path | None = None) -> "Verdict":
+    """One claim against one paper of a store (default SURVEY_STORE): label, score, evidence."""
+    with SurveyAgent(store=store) as agent:
+        return agent.verify_claim(claim, key)
+
+
+def verify_text(markdown: str, store: str | Path | None = None) -> "VerificationReport":
+    """Every cited claim of a Markdown text against the abstracts of a store."""
+    with SurveyAgent(store=store) as agent:
+        return agent.verify_text(markdown)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.citations import drop_keys, normalize, split_sentences
+from agent.citations import drop_keys, normalize, parse_keys, split_sentences
 from agent.llm import LLMClient, Message, OnToken, Usage
 from agent.search import SearchHit
 from agent.settings import Settings
 from agent.store import Store
 from agent.templates import render
+
+if TYPE_CHECKING:
+    from agent.verify import VerificationReport
 
 ABSTAIN_MARKER = "NOT IN STORE"
 ABSTENTION = "The papers in the store do not answer this question."
@@ -64,9 +67,16 @@ class Answer:
     draft: str = ""  # the model's raw text, before citations were checked
     retrieval_seconds: float = 0.0
     timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp prompt/generation split, when known
+    verification: "VerificationReport | None" = None  # per-claim verdicts after repair
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        report, self.verification = self.verification, None
+        try:
+            data = asdict(self)
+        finally:
+            self.verification = report
+        data["verification"] = report.to_dict() if report is not None else None
+        return data
 
 
 @dataclass
@@ -181,12 +191,41 @@ class Asker:
         # 2-4 short sentences fit in 160 tokens; a longer reply costs seconds and adds nothing checkable.
         reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 160))
         answer = self._check(question, reply.text, known, evidence, queries)
-        answer.usage, answer.model = self._spent(before), reply.model
         answer.retrieval_seconds, answer.timings = retrieval_seconds, reply.timings
+        if self.settings.verify and not answer.abstained:
+            self._verify(answer, known)
+        answer.usage, answer.model = self._spent(before), reply.model
         conversation.messages = [*messages, {"role": "assistant", "content": reply.text}]
         conversation.evidence = known
         conversation.turns.append(answer)
         return answer
+
+    def _verify(self, answer: Answer, known: dict[str, Evidence]) -> None:
+        """Check every cited sentence against its abstract, then repair what fails (SURVEY_REPAIR)."""
+        from agent.repair import Repairer, parse_modes
+        from agent.verify import Verifier
+
+        started = time.perf_counter()
+        verifier = Verifier(self.store, self.settings, self.llm)
+        report = verifier.verify_text(answer.answer)
+        text, report = Repairer(verifier, parse_modes(self.settings.repair), self.llm).repair(answer.answer, report)
+        answer.verification = report
+        answer.timings = {**answer.timings, "verify_seconds": round(time.perf_counter() - started, 3)}
+        for check in report.checks:
+            if check.repair:
+                answer.problems.append(f"{check.repair}: {check.claim.text[:80]}")
+        if not report.checks:
+            answer.answer, answer.citations, answer.abstained = ABSTENTION, [], True
+            answer.problems.append("no sentence of the answer survived verification")
+            return
+        answer.answer = text
+        cited = parse_keys(text)
+        titles = known
+        answer.citations = [Citation(k, titles[k].title, titles[k].year) if k in titles else self._citation(k) for k in cited]
+
+    def _citation(self, key: str) -> Citation:
+        paper = self.store.catalog.get(key)
+        return Citation(key, paper.title if paper else key, paper.year if paper else None)
 
     def _spent(self, before: Usage) -> Usage:
         spent = Usage(**self.llm.usage.to_dict())

@@ -218,6 +218,116 @@ def chat(model: ModelOpt = None, store: StoreOpt = None) -> None:
     ChatSession(_agent(store, model=model), _console()).run()
 
 
+JudgeOpt = Annotated[
+    Optional[str], typer.Option("--judge", help="Claim judge: trained (default), local, or a litellm model string.")
+]
+MARKS = {"supported": "[green]✓ supported[/green]", "contradicted": "[red]✗ contradicted[/red]",
+         "unsupported": "[yellow]? unsupported[/yellow]", "uncited": "[yellow]? uncited[/yellow]"}
+
+
+@app.command()
+def verify(
+    file: Annotated[Optional[Path], typer.Argument(help="A Markdown file with [@key] or numeric [1] citations.")] = None,
+    claim: Annotated[Optional[str], typer.Option("--claim", help="Check one claim instead of a file.")] = None,
+    paper: Annotated[Optional[str], typer.Option("--paper", help="Key of the paper --claim cites.")] = None,
+    judge: JudgeOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a claim is not supported.")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check cited claims against the cited papers' abstracts: verdict, score and evidence per claim."""
+    from rich.markup import escape
+
+    agent = _agent(store, verify_model=judge)
+    if claim is not None or paper is not None:
+        if not claim or not paper or file is not None:
+            raise SurveyError("use either FILE or both --claim TEXT and --paper KEY")
+        verdict = agent.verify_claim(claim, paper)
+        if as_json:
+            _print_json(verdict.to_dict())
+        else:
+            out = _console()
+            out.print(f"[bold]{verdict.label}[/bold] ({verdict.score:.2f}) [@{escape(verdict.key)}]")
+            for sentence in verdict.evidence:
+                out.print(f"  evidence: [dim]{escape(sentence)}[/dim]")
+            for problem in verdict.problems:
+                out.print(f"  check: {escape(problem)}")
+        if strict and not verdict.supported:
+            raise typer.Exit(1)
+        return
+    if file is None:
+        raise SurveyError("nothing to verify; pass a Markdown FILE, or --claim TEXT --paper KEY")
+    try:
+        markdown = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SurveyError(f"{file}: cannot read ({e.__class__.__name__}); pass a UTF-8 Markdown file") from None
+    report = agent.verify_text(markdown)
+    if as_json:
+        _print_json({"file": str(file), **report.to_dict()})
+    else:
+        out = _console()
+        for check in report.checks:
+            keys = " ".join(f"@{k}" for k in check.claim.keys + check.claim.unknown) or "no citation"
+            out.print(f"{MARKS[check.status]}  {file}:{check.claim.line}  [dim]{escape(keys)}[/dim]")
+            out.print(f"  {escape(check.claim.text)}")
+            for v in check.verdicts:
+                detail = f" — {escape(v.evidence[0][:160])}" if v.evidence else ""
+                out.print(f"  [dim]@{escape(v.key)}: {v.label} {v.score:.2f}{detail}[/dim]")
+                for problem in v.problems:
+                    out.print(f"  [dim]  check: {escape(problem)}[/dim]")
+        if report.unknown_keys:
+            out.print(f"[red]unknown citations (not in the store): {escape(', '.join(report.unknown_keys))}[/red]")
+        out.print(f"[bold]{report.summary()}[/bold]  [dim]judge {report.judge}, {report.seconds:.1f} s[/dim]")
+    if strict and (report.failing or report.unknown_keys):
+        raise typer.Exit(1)
+
+
+DATASETS = {"scifact": "SciFact", "citation-integrity": "Citation-Integrity"}
+
+
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[str, typer.Argument(help="scifact or citation-integrity (both use SciFact's file format).")],
+    claims: Annotated[Path, typer.Option("--claims", help="Claims .jsonl (id, claim, evidence, cited_doc_ids).")],
+    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus .jsonl (doc_id, title, abstract sentences).")],
+    judge: JudgeOpt = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Judge only the first N pairs.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score the claim judge on a labeled benchmark: accuracy, macro-F1, supported-vs-not balanced accuracy, pairs/s."""
+    from agent.evaluate import LABELS, load_pairs, run
+    from agent.judges import make_judge
+    from agent.llm import LLMClient
+    from agent.settings import Settings
+
+    if dataset not in DATASETS:
+        raise SurveyError(f"unknown dataset {dataset!r}; use {' or '.join(DATASETS)}")
+    settings = Settings().with_overrides(verify_model=judge)
+    pairs = load_pairs(claims, corpus)[:limit]
+    llm = LLMClient(settings)
+    scores, _, seconds = run(pairs, make_judge(settings.verify_model, llm))
+    result = {
+        "dataset": dataset,
+        "judge": settings.verify_model,
+        **scores.to_dict(),
+        "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2),
+        "seconds": round(seconds, 2),
+        "cost_usd": round(llm.usage.cost_usd, 6),
+    }
+    if as_json:
+        _print_json(result)
+        return
+    out = _console()
+    out.print(f"[bold]{DATASETS[dataset]}[/bold]: {len(pairs)} claim–paper pairs, judge {settings.verify_model}")
+    out.print(f"accuracy {scores.accuracy:.3f} · macro-F1 {scores.macro_f1:.3f} · supported-vs-not balanced accuracy {scores.binary_bacc:.3f}")
+    out.print("F1 " + " · ".join(f"{k} {v:.3f}" for k, v in scores.f1.items()))
+    out.print("confusion (rows gold, columns predicted):")
+    out.print(" " * 17 + "".join(f"{label[:12]:>14}" for label in LABELS))
+    for gold in LABELS:
+        out.print(f"{gold[:16]:<17}" + "".join(f"{scores.confusion[gold][p]:>14}" for p in LABELS))
+    out.print(f"{result['pairs_per_s']} pairs/s ({seconds:.1f} s) · cost ${result['cost_usd']:.4f}")
+
+
 DEMO_QUERY = "benchmarking very long video understanding"
 DEMO_QUESTION = "What makes very long video understanding hard for multimodal models?"
 

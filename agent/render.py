@@ -17,6 +17,12 @@ def answer_markdown(answer: Answer, heading: bool = False) -> str:
     elif answer.abstained and answer.evidence:
         lines += ["", "Closest papers in the store:", ""]
         lines += [f"- [@{e.key}] {e.title}" for e in answer.evidence[:5]]
+    if answer.verification is not None:
+        lines += ["", "*Verified against the abstracts:* " + answer.verification.summary()]
+        marks = {"supported": "✓", "contradicted": "✗", "unsupported": "?", "uncited": "?"}
+        for check in answer.verification.checks:
+            if check.status != "supported" or check.repair:
+                lines.append(f"- {marks[check.status]} {check.status}{' (' + check.repair + ')' if check.repair else ''}: {check.claim.text[:100]}")
     if answer.problems:
         lines += ["", "*Checked by code:* " + "; ".join(answer.problems)]
     return "\n".join(lines)

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     evidence_tokens: int = Field(700, ge=100, description="Token budget of the evidence put in front of the model.")
     reformulate: bool = Field(True, description="Rewrite the query with the model and search again when retrieval is weak.")
 
+    # --- verify -----------------------------------------------------------------------------------
+    verify_model: str = Field(
+        "trained",
+        description="Claim judge: `trained` (the shipped offline verifier), `local`, or any litellm model "
+        "(`ollama/bespoke-minicheck` uses MiniCheck's document/claim format).",
+    )
+    verify: bool = Field(True, description="Verify every answer's cited claims against the cited abstracts.")
+    repair: str = Field(
+        "drop,recite,remove",
+        description="How generated text is repaired, modes tried in order: drop, recite, rewrite, remove, flag.",
+    )
+
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the non-None overrides applied (how CLI flags win over env and `.env`)."""
         values = {k: v for k, v in overrides.items() if v is not None}

@@ -77,5 +77,8 @@ def fake():
 
 @pytest.fixture()
 def llm_settings(tmp_path: Path) -> dict:
-    """Agent overrides for tests that talk to the fake model (own response cache, fast retries)."""
-    return {"model": "fake/rules", "cache_dir": tmp_path / "cache", "llm_retry_wait": 0.01}
+    """Agent overrides for tests that talk to the fake model (own response cache, fast retries).
+
+    Answers are not verified here: these tests check the ask loop itself; test_verify.py turns it on.
+    """
+    return {"model": "fake/rules", "cache_dir": tmp_path / "cache", "llm_retry_wait": 0.01, "verify": False}

@@ -1,0 +1,83 @@
+"""Deterministic checks that catch what a small judge misses: numbers, names and negation.
+
+Each check compares a claim with the evidence and returns problems as short strings. A claim
+whose number or name appears nowhere in the paper cannot be supported by it, whatever a model says.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,]\d+)*(?:\s?%|\s?percent)?(?![\w])")
+# Names: acronyms (RLHF, COCO), mixed case (ImageNet, mPLUG), letters with digits (GPT-4, Qwen2.5, T5).
+_NAME = re.compile(r"(?<![\w-])(?=[\w.+-]*[A-Z][\w.+-]*[A-Z0-9]|[\w.+-]*[A-Za-z]-?\d)[A-Za-z][\w+-]*(?:\.\d+)?[\w+-]*")
+_NEGATION = re.compile(r"\b(not|no|never|none|neither|nor|without|cannot|fails? to|failed to|lack(?:s|ed)?|absence of)\b|n't\b", re.I)
+_WORDS_AS_NUMBERS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "twice": "2", "double": "2", "half": "0.5", "dozen": "12", "hundred": "100",
+    "thousand": "1000", "million": "1000000", "billion": "1000000000",
+}
+# Headings and sentence-initial words that look like names but are not.
+_NOT_NAMES = {"BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS", "CONCLUSION", "OBJECTIVE", "DESIGN", "SETTING", "CONTEXT", "II", "III", "IV"}
+
+
+def _number_value(token: str) -> str:
+    token = token.replace("percent", "").replace("%", "").replace(" ", "")
+    token = token.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", token) else token.replace(",", ".")
+    try:
+        value = float(token)
+    except ValueError:
+        return token
+    return f"{value:g}"
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers stated in a text, normalized (`32%` -> `32`, `1,000` -> `1000`, `two` -> `2`)."""
+    found = {_number_value(m.group(0)) for m in _NUMBER.finditer(text)}
+    found |= {v for w, v in _WORDS_AS_NUMBERS.items() if re.search(rf"\b{w}\b", text, re.I)}
+    return found
+
+
+def names(text: str) -> set[str]:
+    """Name-like tokens: acronyms, CamelCase, and letter-digit model or dataset names."""
+    out = set()
+    for m in _NAME.finditer(text):
+        token = m.group(0).strip(".-")
+        if len(token) > 1 and token not in _NOT_NAMES and not token.isdigit():
+            out.add(token)
+    return out
+
+
+def _loose(token: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", token.lower())
+
+
+def missing_numbers(claim: str, paper_text: str) -> list[str]:
+    """Numbers in the claim that the paper never states (years and single digits ignored: too common)."""
+    have = numbers(paper_text)
+    out = []
+    for n in sorted(numbers(claim)):
+        if n in have or (re.fullmatch(r"\d", n)) or re.fullmatch(r"(19|20)\d\d", n):
+            continue
+        out.append(n)
+    return out
+
+
+def missing_names(claim: str, paper_text: str) -> list[str]:
+    """Names in the claim that appear nowhere in the paper (compared without case and punctuation)."""
+    have = _loose(paper_text)
+    # "GPUs" in a claim matches "GPU" in the paper.
+    return sorted(n for n in names(claim) if _loose(n) not in have and _loose(n).removesuffix("s") not in have)
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+@lru_cache(maxsize=4096)
+def problems(claim: str, paper_text: str) -> tuple[str, ...]:
+    """Reasons the paper cannot support the claim as stated, or () if none were found."""
+    out = [f"number {n} not in the paper" for n in missing_numbers(claim, paper_text)]
+    out += [f"name {n} not in the paper" for n in missing_names(claim, paper_text)]
+    return tuple(out)

@@ -1,0 +1,57 @@
+"""Candidate rationale sentences: which sentences of an abstract could decide a claim.
+
+Code, not a model, narrows an abstract to the few sentences worth judging. The verifier's model
+and its training script both call `candidates`, so training sees exactly what inference sees.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+STOP = set(
+    "a an the of for in on to and or with by from is are was were be been this that these those it its as at "
+    "what which who whom how why when where does do did can could should would will there their they them "
+    "about into than then also such any all some most more other our we you your i me my paper papers study "
+    "studies work works research tell show shows".split()
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+_STEMMER = None
+
+
+def stems(text: str) -> set[str]:
+    """Stemmed content words of a text (lower case, stop words dropped)."""
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOP]
+    return set(_STEMMER.stemWords(words))
+
+
+def split_sentences(text: str) -> list[str]:
+    """An abstract's sentences (abbreviation-safe enough for abstracts: splits only before a capital)."""
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def overlap_scores(claim: str, sentences: list[str]) -> list[float]:
+    """IDF-weighted share of the claim's content words found in each sentence.
+
+    IDF is computed over the abstract itself: a word every sentence uses (the paper's topic)
+    says little about which sentence carries the claim.
+    """
+    wanted = stems(claim)
+    bags = [stems(s) for s in sentences]
+    n = len(bags)
+    idf = {w: math.log(1 + (n + 1) / (1 + sum(w in b for b in bags))) for w in wanted}
+    total = sum(idf.values()) or 1.0
+    return [sum(idf[w] for w in wanted & bag) / total for bag in bags]
+
+
+def candidates(claim: str, sentences: list[str], k: int) -> list[int]:
+    """Indices of the k sentences most likely to decide the claim, in abstract order."""
+    scores = overlap_scores(claim, sentences)
+    best = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:k]
+    return sorted(best)

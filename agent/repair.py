@@ -1,0 +1,134 @@
+"""Repair generated text so no claim goes out unchecked.
+
+Modes, tried in the order configured (`SURVEY_REPAIR`, default `drop,recite,remove`):
+- `drop`: on a supported sentence, remove citations whose paper does not support it (precision).
+- `recite`: cite a paper of the store that supports the sentence instead (search, then judge).
+- `rewrite`: the model rewrites the sentence from the cited paper's evidence; kept only if verified.
+- `remove`: delete the sentence.
+- `flag`: keep it, marked `[unverified]`.
+A failing sentence that no mode fixes is flagged: it never stays as if verified. User files are
+never repaired, only reported on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from agent.citations import CITE_GROUP
+from agent.judges import Case, Verdict
+from agent.verify import ClaimCheck, VerificationReport, Verifier
+
+if TYPE_CHECKING:
+    from agent.llm import LLMClient
+
+MODES = ("drop", "recite", "rewrite", "remove", "flag")
+UNVERIFIED = "[unverified]"
+
+
+def parse_modes(value: str) -> list[str]:
+    from agent.errors import SurveyError
+
+    modes = [m.strip() for m in value.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise SurveyError(f"SURVEY_REPAIR: unknown mode {bad[0]!r}; use a comma list of {', '.join(MODES)}")
+    return modes
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    """Replace a sentence, tolerating different whitespace (sentences may span lines)."""
+    if old in text:
+        return text.replace(old, new, 1)
+    pattern = r"\s+".join(re.escape(w) for w in old.split())
+    return re.sub(pattern, lambda _: new, text, count=1)
+
+
+def _cite(sentence: str, keys: list[str]) -> str:
+    """The sentence with its citation groups replaced by one group of `keys`, before the final stop."""
+    bare = CITE_GROUP.sub("", sentence).replace("[citation needed]", "").rstrip()
+    bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
+    group = "[" + "; ".join("@" + k for k in keys) + "]"
+    if bare and bare[-1] in ".!?":
+        return f"{bare[:-1].rstrip()} {group}{bare[-1]}"
+    return f"{bare} {group}"
+
+
+class Repairer:
+    """Applies the repair modes to one generated text and its verification report."""
+
+    def __init__(self, verifier: Verifier, modes: list[str], llm: "LLMClient | None" = None, search_k: int = 5) -> None:
+        self.verifier, self.modes, self.llm, self.search_k = verifier, modes, llm, search_k
+
+    def repair(self, text: str, report: VerificationReport) -> tuple[str, VerificationReport]:
+        kept: list[ClaimCheck] = []
+        for check in report.checks:
+            text, keep = self._one(text, check)
+            if keep:
+                kept.append(check)
+        return text.strip(), VerificationReport(kept, report.judge, report.seconds)
+
+    def _one(self, text: str, check: ClaimCheck) -> tuple[str, bool]:
+        source = check.claim.source
+        if check.status == "supported":
+            bad = [v.key for v in check.verdicts if not v.supported]
+            if "drop" in self.modes and bad:
+                good = [v.key for v in check.verdicts if v.supported]
+                text = _replace(text, source, _cite(source, good))
+                check.verdicts = [v for v in check.verdicts if v.supported]
+                check.claim.keys = good
+                check.repair = "dropped " + ", ".join("@" + k for k in bad)
+            return text, True
+        for mode in self.modes:
+            if mode == "recite" and (found := self._recite(check)):
+                new = _cite(source, [found.key])
+                check.claim.keys, check.verdicts = [found.key], [found]
+                check.repair = f"re-cited to @{found.key}"
+                check.claim.source = new
+                return _replace(text, source, new), True
+            if mode == "rewrite" and (rewritten := self._rewrite(check)):
+                sentence, verdict = rewritten
+                check.claim.text, check.claim.source, check.verdicts = verdict.claim, sentence, [verdict]
+                check.repair = "rewritten from the evidence"
+                return _replace(text, source, sentence), True
+            if mode == "remove":
+                check.repair = "removed"
+                return _replace(text, source, ""), False
+            if mode == "flag":
+                break
+        check.repair = "flagged"
+        if UNVERIFIED not in source:
+            new = f"{source} {UNVERIFIED}"
+            text, check.claim.source = _replace(text, source, new), new
+        return text, True
+
+    def _recite(self, check: ClaimCheck) -> Verdict | None:
+        """A paper in the store, not already cited, that supports the claim."""
+        store = self.verifier.store
+        hits = store.search(check.claim.text, self.search_k)
+        cases = [self.verifier.case(check.claim.text, h.key) for h in hits if h.key not in check.claim.keys]
+        verdicts = self.verifier.judge.judge(cases) if cases else []
+        supported = [v for v in verdicts if v.supported]
+        return max(supported, key=lambda v: v.score) if supported else None
+
+    def _rewrite(self, check: ClaimCheck) -> tuple[str, Verdict] | None:
+        """The model restates the claim from its best evidence sentence; None unless the result verifies."""
+        from agent.templates import render
+
+        with_evidence = [v for v in check.verdicts if v.evidence]
+        if self.llm is None or not with_evidence:
+            return None
+        best = max(with_evidence, key=lambda v: v.probabilities.get("SUPPORTED", 0.0))
+        prompt = render("rewrite.j2", key=best.key, evidence=" ".join(best.evidence), sentence=check.claim.text)
+        reply = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=80).text.strip().splitlines()
+        sentence = reply[0].strip() if reply else ""
+        if not sentence:
+            return None
+        sentence = _cite(sentence, [best.key])
+        plain = CITE_GROUP.sub("", sentence).strip()
+        verdict = self.verifier.judge.judge([Case(plain, best.key, *self._paper(best.key))])[0]
+        return (sentence, verdict) if verdict.supported else None
+
+    def _paper(self, key: str) -> tuple[str, list[str]]:
+        case = self.verifier.case("", key)
+        return case.title, case.sentences

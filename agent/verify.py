@@ -1,0 +1,156 @@
+"""Verify cited claims against the cited papers' abstracts; score citations ALCE-style; repair.
+
+Citation recall (ALCE): share of claim sentences fully supported by their citations; an uncited claim
+sentence counts as unsupported. Citation precision: share of citations that are relevant, a citation
+being irrelevant when it alone does not support its sentence and removing it does not hurt support.
+Support is judged per (sentence, paper), so a sentence counts as supported when one of its papers
+supports it, and precision is the share of citations whose paper supports the sentence on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agent.claims import Claim, split_claims
+from agent.errors import SurveyError
+from agent.evaluate import CONTRADICTED, SUPPORTED
+from agent.judges import Case, Judge, Verdict, make_judge
+from agent.paper import normalize_title
+from agent.rationale import split_sentences
+
+if TYPE_CHECKING:
+    from agent.llm import LLMClient
+    from agent.settings import Settings
+    from agent.store import Store
+
+
+@dataclass
+class ClaimCheck:
+    """One claim sentence, its citations' verdicts, and what repair did to it."""
+
+    claim: Claim
+    verdicts: list[Verdict] = field(default_factory=list)
+    repair: str = ""
+
+    @property
+    def status(self) -> str:
+        """supported | contradicted | unsupported | uncited."""
+        if any(v.label == SUPPORTED for v in self.verdicts):
+            return "supported"
+        if not self.claim.keys:
+            return "uncited"
+        if any(v.label == CONTRADICTED for v in self.verdicts):
+            return "contradicted"
+        return "unsupported"
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.claim
+        return {
+            "claim": c.text,
+            "line": c.line,
+            "section": c.section,
+            "keys": c.keys,
+            "unknown_keys": c.unknown,
+            "status": self.status,
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "repair": self.repair,
+        }
+
+
+@dataclass
+class VerificationReport:
+    """Per-claim verdicts of one text, the two citation scores, and keys the store does not know."""
+
+    checks: list[ClaimCheck]
+    judge: str
+    seconds: float = 0.0
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return sorted({k for c in self.checks for k in c.claim.unknown})
+
+    @property
+    def citation_recall(self) -> float:
+        if not self.checks:
+            return 1.0
+        return sum(c.status == "supported" for c in self.checks) / len(self.checks)
+
+    @property
+    def citation_precision(self) -> float:
+        verdicts = [v for c in self.checks for v in c.verdicts]
+        if not verdicts:
+            return 1.0 if not self.unknown_keys else 0.0
+        return sum(v.supported for v in verdicts) / (len(verdicts) + len(self.unknown_keys))
+
+    @property
+    def failing(self) -> list[ClaimCheck]:
+        return [c for c in self.checks if c.status != "supported"]
+
+    def summary(self) -> str:
+        n = len(self.checks)
+        ok = n - len(self.failing)
+        return f"{ok}/{n} claims supported · citation recall {self.citation_recall:.2f} · precision {self.citation_precision:.2f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "citation_recall": round(self.citation_recall, 4),
+            "citation_precision": round(self.citation_precision, 4),
+            "claims": [c.to_dict() for c in self.checks],
+            "failing": [c.claim.text for c in self.failing],
+            "unknown_keys": self.unknown_keys,
+            "judge": self.judge,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def resolve_titles(claim: Claim, titles: dict[str, str]) -> None:
+    """Numeric citations whose reference entry names a paper by title, not by key: find it in the store."""
+    for entry in list(claim.unknown):
+        wanted = normalize_title(entry)
+        key = titles.get(wanted) or next((k for t, k in titles.items() if t in wanted), None)
+        if key:
+            claim.unknown.remove(entry)
+            if key not in claim.keys:
+                claim.keys.append(key)
+
+
+class Verifier:
+    """Claims against the abstracts in one store, judged by `settings.verify_model`."""
+
+    def __init__(self, store: "Store", settings: "Settings", llm: "LLMClient | None" = None) -> None:
+        self.store, self.settings, self.llm = store, settings, llm
+        self._judge: Judge | None = None
+
+    @property
+    def judge(self) -> Judge:
+        if self._judge is None:
+            self._judge = make_judge(self.settings.verify_model, self.llm)
+        return self._judge
+
+    def case(self, claim: str, key: str) -> Case:
+        paper = self.store.catalog.get(key) if self.store.exists() else None
+        if paper is None:
+            raise SurveyError(f"no paper with key {key!r} in the store {self.store.root}; see `survey papers`")
+        return Case(claim, paper.key, paper.title, split_sentences(paper.abstract or ""))
+
+    def verify_claim(self, claim: str, key: str) -> Verdict:
+        """One claim against one paper's abstract."""
+        if not claim.strip():
+            raise SurveyError("empty claim; pass the sentence to check with --claim")
+        return self.judge.judge([self.case(claim, key)])[0]
+
+    def verify_text(self, markdown: str) -> VerificationReport:
+        """Every claim sentence of a Markdown text against the papers it cites."""
+        started = time.perf_counter()
+        papers = self.store.catalog.papers() if self.store.exists() else []
+        document = split_claims(markdown, {p.key for p in papers})
+        titles = {normalize_title(p.title): p.key for p in papers if len(p.title) > 12}
+        for claim in document.claims:
+            resolve_titles(claim, titles)
+        checks = [ClaimCheck(c) for c in document.claims]
+        cases = [(n, self.case(c.text, key)) for n, c in enumerate(document.claims) for key in c.keys]
+        for (n, _), verdict in zip(cases, self.judge.judge([case for _, case in cases])):
+            checks[n].verdicts.append(verdict)
+        return VerificationReport(checks, self.judge.name, time.perf_counter() - started)

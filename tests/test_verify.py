@@ -1,0 +1,205 @@
+"""The verifier on real claims about the sample papers, with the shipped trained judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.api import SurveyAgent
+from agent.cli import app
+from agent.evaluate import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, clean_claim, load_pairs, score
+from agent.repair import UNVERIFIED, Repairer
+from agent.verify import Verifier
+
+
+
+@pytest.fixture(scope="module")
+def agent(sample_store: Path):
+    with SurveyAgent(store=sample_store) as a:
+        yield a
+
+
+def test_faithful_paraphrase_is_supported_with_its_evidence(agent: SurveyAgent) -> None:
+    verdict = agent.verify_claim("InfiniBench's videos last 76.34 minutes on average.", "InfiniBench")
+    assert verdict.label == SUPPORTED, verdict
+    assert "76.34 minutes" in verdict.evidence[0]
+    assert 0.5 <= verdict.score <= 1.0
+
+
+def test_changed_number_is_not_supported(agent: SurveyAgent) -> None:
+    verdict = agent.verify_claim("InfiniBench's videos last 45 minutes on average.", "InfiniBench")
+    assert verdict.label != SUPPORTED
+    assert any("45" in p for p in verdict.problems)
+
+
+def test_swapped_dataset_is_not_supported(agent: SurveyAgent) -> None:
+    verdict = agent.verify_claim(
+        "On SEED-Bench-2, the best models such as Gemini reach only 42.72% average accuracy.", "InfiniBench"
+    )
+    assert verdict.label != SUPPORTED
+    assert any("SEED-Bench-2" in p for p in verdict.problems)
+
+
+def test_negated_finding_is_not_supported(agent: SurveyAgent) -> None:
+    verdict = agent.verify_claim(
+        "Existing benchmarks do not focus on short clips; most already cover very long videos.", "InfiniBench"
+    )
+    assert verdict.label != SUPPORTED
+
+
+def test_true_fact_cited_to_the_wrong_paper_is_not_supported(agent: SurveyAgent) -> None:
+    right = agent.verify_claim("TikTalk collects 38K videos and 367K conversations from a video-sharing platform.", "TikTalk")
+    wrong = agent.verify_claim("TikTalk collects 38K videos and 367K conversations from a video-sharing platform.", "InfiniBench")
+    assert right.label == SUPPORTED
+    assert wrong.label == NOT_ENOUGH_INFO
+
+
+def test_two_citations_only_one_supports(agent: SurveyAgent) -> None:
+    report = agent.verify_text(
+        "In its second stage, mPLUG-Owl fine-tunes a LoRA module on the LLM with language-only and "
+        "multi-modal supervised data [@mPLUG-Owl; @TikTalk]."
+    )
+    (check,) = report.checks
+    labels = {v.key: v.label for v in check.verdicts}
+    assert labels["mPLUG-Owl"] == SUPPORTED and labels["TikTalk"] != SUPPORTED
+    assert check.status == "supported"
+    assert report.citation_recall == 1.0 and report.citation_precision == 0.5
+
+
+def test_unknown_key_and_uncited_claim_are_reported(agent: SurveyAgent) -> None:
+    report = agent.verify_text(
+        "# Notes\n\nInfiniBench videos average 76.34 minutes [@InfiniBench].\n\n"
+        "Video models have solved long videos [@NoSuchPaper2099].\n\nAll benchmarks are saturated by now.\n"
+    )
+    assert report.unknown_keys == ["NoSuchPaper2099"]
+    statuses = [c.status for c in report.checks]
+    assert statuses[0] == "supported" and statuses.count("uncited") == 2
+    assert report.citation_recall == pytest.approx(1 / 3)
+    assert report.citation_precision == pytest.approx(1 / 2)  # one supporting citation, one unknown
+    assert [c.claim.line for c in report.checks] == [3, 5, 7]
+
+
+def test_numeric_citations_resolve_through_the_references(agent: SurveyAgent) -> None:
+    report = agent.verify_text(
+        "TikTalk gathers 367K conversations posted beneath 38K videos [1]. "
+        "InfiniBench asks 108.2K questions [2].\n\n## References\n\n"
+        "1. TikTalk: A Video-Based Dialogue Dataset for Multi-Modal Chitchat in Real World. 2023.\n"
+        "2. [@InfiniBench]\n"
+    )
+    assert [c.claim.keys for c in report.checks] == [["TikTalk"], ["InfiniBench"]]
+    assert all(c.status == "supported" for c in report.checks), report.to_dict()
+
+
+def test_repair_recites_or_removes_unsupported_generated_sentences(agent: SurveyAgent) -> None:
+    verifier = Verifier(agent.store, agent.settings)
+    text = (
+        "TikTalk collects 38K videos and 367K conversations from a video-sharing platform [@InfiniBench]. "
+        "Gemini reaches 99% accuracy on every video benchmark [@InfiniBench]."
+    )
+    fixed, report = Repairer(verifier, ["recite", "remove"]).repair(text, verifier.verify_text(text))
+    assert "[@TikTalk]" in fixed and "99%" not in fixed
+    assert [c.status for c in report.checks] == ["supported"]
+    assert report.checks[0].repair == "re-cited to @TikTalk"
+    flagged, _ = Repairer(verifier, ["flag"]).repair(text, verifier.verify_text(text))
+    assert flagged.count(UNVERIFIED) == 2
+
+
+def test_user_files_are_reported_not_changed(agent: SurveyAgent, tmp_path: Path) -> None:
+    doc = tmp_path / "survey.md"
+    doc.write_text("Gemini reaches 99% accuracy on every video benchmark [@InfiniBench].\n", encoding="utf-8")
+    before = doc.read_bytes()
+    result = CliRunner().invoke(app, ["verify", str(doc), "--store", str(agent.settings.store), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["claims"][0]["status"] != "supported" and data["failing"]
+    assert {"citation_recall", "citation_precision", "unknown_keys"} <= set(data)
+    assert doc.read_bytes() == before
+    strict = CliRunner().invoke(app, ["verify", str(doc), "--store", str(agent.settings.store), "--strict"])
+    assert strict.exit_code == 1 and "0/1 claims supported" in strict.stdout
+
+
+def test_cli_single_claim_json(agent: SurveyAgent) -> None:
+    args = ["verify", "--claim", "InfiniBench has 108.2K question-answer pairs.", "--paper", "InfiniBench"]
+    result = CliRunner().invoke(app, [*args, "--store", str(agent.settings.store), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["label"] == SUPPORTED and 0 < data["score"] <= 1 and "108.2K" in data["evidence"][0]
+
+
+def test_cli_unknown_paper_is_one_line(agent: SurveyAgent, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("verify", "--claim", "x is y", "--paper", "Nope-1999", "--store", str(agent.settings.store))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error:") and "Nope-1999" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ask_output_carries_its_verification(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += [
+        "InfiniBench videos average 76.34 minutes [@InfiniBench]. Gemini reaches 99% accuracy on it [@InfiniBench]."
+    ]
+    with SurveyAgent(store=sample_store, **{**llm_settings, "verify": True}) as a:
+        answer = a.ask("How long are the videos in InfiniBench on average?")
+    report = answer.verification
+    assert report is not None and report.checks[0].status == "supported"
+    assert "99%" not in answer.answer and "76.34" in answer.answer
+    data = answer.to_dict()["verification"]
+    assert data["citation_recall"] == 1.0 and data["claims"][0]["verdicts"][0]["label"] == SUPPORTED
+
+
+def test_claim_cleaning_and_scores() -> None:
+    assert clean_claim("lncRNAs act as miR sponges [<|multi_cit|>,7].") == "lncRNAs act as miR sponges."
+    assert clean_claim("X inhibits Y.<|cit|> Liu et al. show Z.") == "X inhibits Y. Liu et al. show Z."
+    s = score([SUPPORTED, SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO], [SUPPORTED, NOT_ENOUGH_INFO, CONTRADICTED, SUPPORTED])
+    assert s.accuracy == 0.5 and s.binary_bacc == pytest.approx((0.5 + 0.5) / 2)
+    assert s.confusion[SUPPORTED][NOT_ENOUGH_INFO] == 1 and s.f1[CONTRADICTED] == 1.0
+
+
+def _benchmark_files(folder: Path) -> tuple[Path, Path]:
+    """A small SciFact-format benchmark built from the sample papers' own sentences."""
+    corpus = [
+        {"doc_id": 1, "title": "InfiniBench", "abstract": [
+            "Understanding long videos presents unique challenges.",
+            "InfiniBench has the longest video duration, averaging 76.34 minutes.",
+            "The best models such as Gemini reach 42.72% average accuracy."]},
+        {"doc_id": 2, "title": "TikTalk", "abstract": [
+            "We introduce a video-based multi-modal dialogue dataset called TikTalk.",
+            "We collect 38K videos from a popular video-sharing platform with 367K conversations."]},
+    ]
+    claims = [
+        {"id": 1, "claim": "InfiniBench videos average 76.34 minutes.", "evidence": {"1": [{"sentences": [1], "label": "SUPPORT"}]}, "cited_doc_ids": [1]},
+        {"id": 2, "claim": "TikTalk has 38K videos.", "evidence": {"2": [{"sentences": [1], "label": "SUPPORT"}]}, "cited_doc_ids": [2, 1]},
+        {"id": 3, "claim": "Gemini reaches 90% average accuracy on InfiniBench.", "evidence": {"1": [{"sentences": [2], "label": "CONTRADICT"}]}, "cited_doc_ids": [1]},
+    ]
+    c, k = folder / "claims.jsonl", folder / "corpus.jsonl"
+    c.write_text("".join(json.dumps(x) + "\n" for x in claims))
+    k.write_text("".join(json.dumps(x) + "\n" for x in corpus))
+    return c, k
+
+
+def test_eval_cli_reports_the_metrics(tmp_path: Path) -> None:
+    claims, corpus = _benchmark_files(tmp_path)
+    pairs = load_pairs(claims, corpus)
+    assert [p.label for p in pairs] == [SUPPORTED, SUPPORTED, NOT_ENOUGH_INFO, CONTRADICTED]
+    result = CliRunner().invoke(app, ["eval", "scifact", "--claims", str(claims), "--corpus", str(corpus), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["n"] == 4 and {"accuracy", "macro_f1", "binary_bacc", "pairs_per_s", "confusion"} <= set(data)
+    assert data["confusion"][SUPPORTED][SUPPORTED] == 2  # verbatim support is found
+    assert data["confusion"][NOT_ENOUGH_INFO][SUPPORTED] == 0  # TikTalk's fact is not in InfiniBench
+    assert data["pairs_per_s"] > 0
+
+
+def test_eval_bad_file_is_one_line(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    claims, corpus = _benchmark_files(tmp_path)
+    claims.write_text('{"id": 1, "claim": "x", "cited_doc_ids": [1]}\nnot json\n')
+    result = run_cli("eval", "scifact", "--claims", str(claims), "--corpus", str(corpus))
+    assert result.returncode == 1 and f"{claims}:2: not JSON" in result.stderr and "Traceback" not in result.stderr
+    missing = run_cli("eval", "citation-integrity", "--claims", str(tmp_path / "nope.jsonl"), "--corpus", str(corpus))
+    assert missing.returncode == 1 and "nope.jsonl: claims file not found" in missing.stderr

