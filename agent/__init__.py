@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from agent.paper import Paper
     from agent.search import SearchHit
     from agent.settings import Settings
+    from agent.judges import Verdict
+    from agent.verify import VerificationReport
+    from agent.api import verify_claim, verify_text
 
-__all__ = ["SurveyAgent", "Paper", "SearchHit", "IngestReport", "Settings", "SurveyError"]
+__all__ = ["SurveyAgent", "Paper", "SearchHit", "IngestReport", "Settings", "SurveyError", "Verdict",
+           "VerificationReport", "verify_claim", "verify_text"]
 _WHERE = {
     "SurveyAgent": "agent.api",
     "Paper": "agent.paper",
@@ -25,6 +29,10 @@ _WHERE = {
     "IngestReport": "agent.ingest",
     "Settings": "agent.settings",
     "SurveyError": "agent.errors",
+    "Verdict": "agent.judges",
+    "VerificationReport": "agent.verify",
+    "verify_claim": "agent.api",
+    "verify_text": "agent.api",
 }
 
 

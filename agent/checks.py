@@ -35,17 +35,31 @@ def _number_value(token: str) -> str:
 def numbers(text: str) -> set[str]:
     """Numbers stated in a text, normalized (`32%` -> `32`, `1,000` -> `1000`, `two` -> `2`)."""
     found = {_number_value(m.group(0)) for m in _NUMBER.finditer(text)}
+    # Number words count on the paper's side only: "two" in a paper matches "2" in a claim.
     found |= {v for w, v in _WORDS_AS_NUMBERS.items() if re.search(rf"\b{w}\b", text, re.I)}
     return found
 
 
+def _is_name(token: str) -> bool:
+    return len(token) > 1 and token not in _NOT_NAMES and not token.isdigit() and bool(_NAME.fullmatch(token))
+
+
 def names(text: str) -> set[str]:
-    """Name-like tokens: acronyms, CamelCase, and letter-digit model or dataset names."""
+    """Name-like tokens: acronyms, CamelCase, and letter-digit model or dataset names.
+
+    A compound with a plain word ("HIV-positive", "M2-like") contributes only its name-like parts, and
+    an acronym the text itself defines ("chronic kidney disease (CKD)") is not a name to look for.
+    """
+    defined = set(re.findall(r"\(([A-Za-z][\w-]*)\)", text))
     out = set()
     for m in _NAME.finditer(text):
         token = m.group(0).strip(".-")
-        if len(token) > 1 and token not in _NOT_NAMES and not token.isdigit():
-            out.add(token)
+        parts = token.split("-")
+        if len(parts) > 1 and any(p.isalpha() and p.islower() for p in parts):
+            candidates = [p for p in parts if _is_name(p)]
+        else:
+            candidates = [token] if _is_name(token) or token.replace("-", "").isalnum() and len(token) > 1 else []
+        out |= {c for c in candidates if c not in defined and not c.isdigit() and c not in _NOT_NAMES}
     return out
 
 
@@ -81,3 +95,15 @@ def problems(claim: str, paper_text: str) -> tuple[str, ...]:
     out = [f"number {n} not in the paper" for n in missing_numbers(claim, paper_text)]
     out += [f"name {n} not in the paper" for n in missing_names(claim, paper_text)]
     return tuple(out)
+
+
+_UP = re.compile(r"\b(increas\w*|higher|more|greater|improv\w*|enhanc\w*|promot\w*|activat\w*|elevat\w*|rais\w*|"
+                 r"up-?regulat\w*|induc\w*|positive\w*|better|gain\w*|boost\w*|stimulat\w*|accelerat\w*)\b", re.I)
+_DOWN = re.compile(r"\b(decreas\w*|lower\w*|less|fewer|reduc\w*|inhibit\w*|suppress\w*|impair\w*|attenuat\w*|"
+                   r"declin\w*|down-?regulat\w*|worse\w*|negative\w*|diminish\w*|loss|block\w*|prevent\w*|slow\w*)\b", re.I)
+
+
+def direction(text: str) -> int:
+    """+1 if a text speaks of more/increase, -1 of less/decrease, 0 if neither or both."""
+    up, down = len(_UP.findall(text)), len(_DOWN.findall(text))
+    return (up > down) - (down > up)

@@ -8,13 +8,16 @@ sentences, picked by code, and both are overruled by the deterministic checks.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from agent import checks
-from agent.evaluate import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED
-from agent.rationale import candidates
+from agent.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED
+from agent.rationale import candidates, overlap_scores, stems, top_k
 
 if TYPE_CHECKING:
     from agent.llm import LLMClient
@@ -58,17 +61,70 @@ class Judge(Protocol):
     def judge(self, cases: list[Case]) -> list[Verdict]: ...
 
 
-def overrule(verdict: Verdict, case: Case, enforce: bool = True) -> Verdict:
-    """Apply the deterministic checks: a number or name the paper never states cannot be supported."""
+def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
+    """Apply the deterministic checks: what the paper never states cannot be supported by it.
+
+    `enforce`: "all" (numbers and names), "numbers", or "off" (problems are still listed).
+    """
     found = list(checks.problems(case.claim, " ".join([case.title, *case.sentences])))
-    if enforce and found and verdict.label == SUPPORTED:
+    blocking = [f for f in found if enforce == "all" or (enforce == "numbers" and f.startswith("number"))]
+    if blocking and verdict.label == SUPPORTED:
         verdict.label, verdict.score = NOT_ENOUGH_INFO, max(0.5, 1 - verdict.score)
     verdict.problems = found
     return verdict
 
 
+FEATURES = [
+    "overlap_max", "overlap_second", "p_support_max", "p_contradict_max", "p_neither_min", "p_support_top",
+    "p_contradict_top", "claim_negated", "sentence_negated", "negation_mismatch", "direction_mismatch",
+    "missing_numbers", "missing_names", "claim_words", "overlap_decisive", "claim_coverage", "claim_direction",
+]
+
+
+def features(case: Case, idx: list[int], p: Any, overlap: list[float]) -> list[float]:
+    """What the combiner sees for one (claim, paper): word overlap, the model's sentence scores, checks."""
+    ranked = sorted(overlap, reverse=True) + [0.0, 0.0]
+    top = max(range(len(idx)), key=lambda j: overlap[idx[j]])  # the sentence sharing most words
+    decisive = int(p[:, 2].argmin())  # the sentence the model finds least neutral
+    sentence = case.sentences[idx[decisive]]
+    claim_neg, sent_neg = checks.negated(case.claim), checks.negated(sentence)
+    d_claim, d_sent = checks.direction(case.claim), checks.direction(sentence)
+    paper = " ".join([case.title, *case.sentences])
+    wanted = stems(case.claim)
+    coverage = len(wanted & stems(paper)) / max(1, len(wanted))
+    return [
+        ranked[0], ranked[1], float(p[:, 0].max()), float(p[:, 1].max()), float(p[:, 2].min()),
+        float(p[top, 0]), float(p[top, 1]), float(claim_neg), float(sent_neg), float(claim_neg != sent_neg),
+        float(d_claim * d_sent < 0), min(2, len(checks.missing_numbers(case.claim, paper))),
+        min(2, len(checks.missing_names(case.claim, paper))), math.log1p(len(case.claim.split())),
+        overlap[idx[decisive]], coverage, float(d_claim),
+    ]
+
+
+def combine(x: Any, stacker: dict[str, Any]) -> Any:
+    """Label probabilities [S, C, N] from feature rows: a multinomial logistic regression fit on CV folds."""
+    z = (np.asarray(x, dtype=np.float64) - stacker["mean"]) / stacker["scale"]
+    logits = z @ np.asarray(stacker["coef"]).T + stacker["intercept"]
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def decide(case: Case, idx: list[int], p: Any, overlap: list[float], meta: dict[str, Any], judge: str) -> Verdict:
+    """One paper's verdict from its candidate sentences' probabilities (rows: S, C, N)."""
+    if not idx:
+        return Verdict(case.claim, case.key, NOT_ENOUGH_INFO, 1.0, [], {}, [], judge)
+    probs = combine([features(case, idx, p, overlap)], meta["stacker"])[0]
+    n = int(probs.argmax())
+    label = LABELS[n]
+    # The deciding sentence: the one the model rates highest for the verdict (closest one for neither).
+    best = int(p[:, n].argmax()) if n < 2 else max(range(len(idx)), key=lambda j: overlap[idx[j]])
+    probabilities = {name: round(float(v), 4) for name, v in zip(LABELS, probs)}
+    return Verdict(case.claim, case.key, label, round(float(probs[n]), 4), [case.sentences[idx[best]]], probabilities, [], judge)
+
+
 class TrainedJudge:
-    """The shipped cross-encoder: per candidate sentence P(S/C/N), combined per paper by tuned thresholds."""
+    """The shipped cross-encoder scores candidate sentences; a small combiner turns them into a verdict."""
 
     def __init__(self, model: "NLIModel | None" = None) -> None:
         from agent.nli import NLIModel
@@ -78,32 +134,17 @@ class TrainedJudge:
 
     def judge(self, cases: list[Case]) -> list[Verdict]:
         meta = self.model.meta
-        picked = [candidates(c.claim, c.sentences, meta["k"]) for c in cases]
+        overlaps = [overlap_scores(c.claim, c.sentences) for c in cases]
+        picked = [top_k(o, meta["k"]) for o in overlaps]
         claims = [c.claim for c, idx in zip(cases, picked) for _ in idx]
         sentences = [c.sentences[i] for c, idx in zip(cases, picked) for i in idx]
         probs = self.model.probabilities(claims, sentences)
         verdicts, row = [], 0
-        for case, idx in zip(cases, picked):
+        for case, idx, overlap in zip(cases, picked, overlaps):
             p = probs[row : row + len(idx)]
             row += len(idx)
-            verdicts.append(overrule(decide(case, idx, p, meta, self.name), case, meta.get("checks", True)))
+            verdicts.append(overrule(decide(case, idx, p, overlap, meta, self.name), case, meta.get("checks", "all")))
         return verdicts
-
-
-def decide(case: Case, idx: list[int], p: Any, meta: dict[str, Any], judge: str) -> Verdict:
-    """One paper's verdict from its candidate sentences' probabilities (rows: S, C, N)."""
-    if not idx:
-        return Verdict(case.claim, case.key, NOT_ENOUGH_INFO, 1.0, [], {}, [], judge)
-    best_s, best_c = int(p[:, 0].argmax()), int(p[:, 1].argmax())
-    ps, pc = float(p[best_s, 0]), float(p[best_c, 1])
-    if ps >= meta["t_support"] and ps >= pc:
-        label, score, best = SUPPORTED, ps, best_s
-    elif pc >= meta["t_contradict"]:
-        label, score, best = CONTRADICTED, pc, best_c
-    else:
-        label, score, best = NOT_ENOUGH_INFO, 1 - max(ps, pc), best_s
-    probabilities = {SUPPORTED: ps, CONTRADICTED: pc, NOT_ENOUGH_INFO: float(p[:, 2].min())}
-    return Verdict(case.claim, case.key, label, round(score, 4), [case.sentences[idx[best]]], probabilities, [], judge)
 
 
 _LABEL_WORDS = re.compile(r"\b(SUPPORTED|CONTRADICTED|NOT[ _]ENOUGH[ _]INFO)\b", re.I)

@@ -50,8 +50,11 @@ def overlap_scores(claim: str, sentences: list[str]) -> list[float]:
     return [sum(idf[w] for w in wanted & bag) / total for bag in bags]
 
 
+def top_k(scores: list[float], k: int) -> list[int]:
+    """Indices of the k best-scoring sentences, in abstract order."""
+    return sorted(sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k])
+
+
 def candidates(claim: str, sentences: list[str], k: int) -> list[int]:
     """Indices of the k sentences most likely to decide the claim, in abstract order."""
-    scores = overlap_scores(claim, sentences)
-    best = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:k]
-    return sorted(best)
+    return top_k(overlap_scores(claim, sentences), k)

@@ -9,6 +9,7 @@ supports it, and precision is the share of citations whose paper supports the se
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -149,6 +150,8 @@ class Verifier:
         titles = {normalize_title(p.title): p.key for p in papers if len(p.title) > 12}
         for claim in document.claims:
             resolve_titles(claim, titles)
+            # The ask loop's own marker for an uncited sentence is not part of the claim.
+            claim.text = re.sub(r"\s*\[citation needed\]", "", claim.text)
         checks = [ClaimCheck(c) for c in document.claims]
         cases = [(n, self.case(c.text, key)) for n, c in enumerate(document.claims) for key in c.keys]
         for (n, _), verdict in zip(cases, self.judge.judge([case for _, case in cases])):

@@ -203,3 +203,34 @@ def test_eval_bad_file_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and f"{claims}:2: not JSON" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("eval", "citation-integrity", "--claims", str(tmp_path / "nope.jsonl"), "--corpus", str(corpus))
     assert missing.returncode == 1 and "nope.jsonl: claims file not found" in missing.stderr
+
+
+def test_llm_judge_through_litellm_reads_label_and_sentence(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["CONTRADICTED 2", "I think the answer is: supported", "no idea"]
+    with SurveyAgent(store=sample_store, **{**llm_settings, "verify_model": "fake/judge"}) as a:
+        first = a.verify_claim("Gemini performs well on InfiniBench.", "InfiniBench")
+        second = a.verify_claim("InfiniBench videos average 76.34 minutes.", "InfiniBench")
+        third = a.verify_claim("InfiniBench has 108.2K question-answer pairs.", "InfiniBench")
+    prompt = fake.calls[0]["messages"][-1]["content"]
+    assert fake.calls[0]["model"] == "fake/judge" and "Claim: Gemini performs well on InfiniBench." in prompt
+    shown = [line[3:] for line in prompt.splitlines() if line[:3] in ("1. ", "2. ", "3. ", "4. ", "5. ", "6. ")]
+    assert first.label == CONTRADICTED and first.evidence == [shown[1]] and first.judge == "fake/judge"
+    assert second.label == SUPPORTED
+    assert third.label == NOT_ENOUGH_INFO and third.score == 0.0 and "unreadable" in third.problems[0]
+
+
+def test_minicheck_format_for_ollama_bespoke_minicheck(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["Yes", "No"]
+    with SurveyAgent(store=sample_store, **{**llm_settings, "verify_model": "fake/bespoke-minicheck"}) as a:
+        yes = a.verify_claim("InfiniBench videos average 76.34 minutes.", "InfiniBench")
+        no = a.verify_claim("InfiniBench videos are short.", "InfiniBench")
+    prompt = fake.calls[0]["messages"][-1]["content"]
+    assert prompt.startswith("Document: ") and prompt.rstrip().endswith("Claim: InfiniBench videos average 76.34 minutes.")
+    assert (yes.label, no.label) == (SUPPORTED, NOT_ENOUGH_INFO)
+
+
+def test_checks_overrule_an_llm_judge_on_numbers(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["SUPPORTED 1"]
+    with SurveyAgent(store=sample_store, **{**llm_settings, "verify_model": "fake/judge"}) as a:
+        verdict = a.verify_claim("InfiniBench videos average 45.5 minutes.", "InfiniBench")
+    assert verdict.label == NOT_ENOUGH_INFO and verdict.problems == ["number 45.5 not in the paper"]
