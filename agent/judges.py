@@ -70,7 +70,7 @@ def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
     blocking = [f for f in found if enforce == "all" or (enforce == "numbers" and f.startswith("number"))]
     if blocking and verdict.label == SUPPORTED:
         verdict.label, verdict.score = NOT_ENOUGH_INFO, max(0.5, 1 - verdict.score)
-    verdict.problems = found
+    verdict.problems = [*verdict.problems, *found]
     return verdict
 
 
@@ -118,7 +118,8 @@ def decide(case: Case, idx: list[int], p: Any, overlap: list[float], meta: dict[
     n = int(probs.argmax())
     label = LABELS[n]
     # The deciding sentence: the one the model rates highest for the verdict (closest one for neither).
-    best = int(p[:, n].argmax()) if n < 2 else max(range(len(idx)), key=lambda j: overlap[idx[j]])
+    # The model alone picks evidence poorly; its score plus word overlap picks the sentence a reader expects.
+    best = max(range(len(idx)), key=lambda j: overlap[idx[j]] + (float(p[j, n]) if n < 2 else 0.0))
     probabilities = {name: round(float(v), 4) for name, v in zip(LABELS, probs)}
     return Verdict(case.claim, case.key, label, round(float(probs[n]), 4), [case.sentences[idx[best]]], probabilities, [], judge)
 
@@ -167,12 +168,12 @@ class LLMJudge:
         idx = candidates(case.claim, case.sentences, self.k)
         shown = [case.sentences[i] for i in idx]
         if self.minicheck:
-            prompt = render("minicheck.j2", document=" ".join(shown), claim=case.claim)
+            prompt = render("minicheck", document=" ".join(shown), claim=case.claim)
             reply = self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=4).text
             yes = reply.strip().lower().startswith("yes")
             label = SUPPORTED if yes else NOT_ENOUGH_INFO
             return Verdict(case.claim, case.key, label, 1.0, shown[:1], {}, [], self.name)
-        prompt = render("verify.j2", claim=case.claim, title=case.title, sentences=shown)
+        prompt = render("verify", claim=case.claim, title=case.title, sentences=shown)
         reply = self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=24).text
         return parse_reply(reply, case, shown, self.name)
 

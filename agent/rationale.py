@@ -15,7 +15,8 @@ STOP = set(
     "about into than then also such any all some most more other our we you your i me my paper papers study "
     "studies work works research tell show shows".split()
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
+# Also "benchmark.Our": listing pages glue sentences together.
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])|(?<=[a-z]{3}\.)(?=[A-Z][a-z])")
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
 _STEMMER = None
 

@@ -119,7 +119,7 @@ class Repairer:
         if self.llm is None or not with_evidence:
             return None
         best = max(with_evidence, key=lambda v: v.probabilities.get("SUPPORTED", 0.0))
-        prompt = render("rewrite.j2", key=best.key, evidence=" ".join(best.evidence), sentence=check.claim.text)
+        prompt = render("rewrite", key=best.key, evidence=" ".join(best.evidence), sentence=check.claim.text)
         reply = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=80).text.strip().splitlines()
         sentence = reply[0].strip() if reply else ""
         if not sentence:
