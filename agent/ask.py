@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.citations import drop_keys, normalize, parse_keys, split_sentences
 from agent.llm import LLMClient, Message, OnToken, Usage
+from agent.rationale import split_sentences as split_sentences_of
+from agent.rationale import stems
 from agent.search import SearchHit
 from agent.settings import Settings
 from agent.store import Store
@@ -24,13 +26,6 @@ if TYPE_CHECKING:
 ABSTAIN_MARKER = "NOT IN STORE"
 ABSTENTION = "The papers in the store do not answer this question."
 UNCITED = "[citation needed]"
-_STOP = set(
-    "a an the of for in on to and or with by from is are was were be been this that these those it its as at "
-    "what which who whom how why when where does do did can could should would will there their they them "
-    "about into than then also such any all some most more other our we you your i me my paper papers study "
-    "studies work works research tell show shows".split()
-)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
 
 
 @dataclass
@@ -88,35 +83,28 @@ class Conversation:
     turns: list[Answer] = field(default_factory=list)
 
 
-def _stems(text: str) -> set[str]:
-    from agent.keyword import _stemmer
-
-    words = [w for w in re.findall(r"[a-z0-9][a-z0-9\-]+", text.lower()) if w not in _STOP]
-    return set(_stemmer().stemWords(words))
-
-
 def coverage(question: str, evidence: list[Evidence]) -> float:
     """Share of the question's content words that occur somewhere in the evidence."""
-    wanted = _stems(question)
+    wanted = stems(question)
     if not wanted:
         return 1.0
     have: set[str] = set()
     for e in evidence:
-        have |= _stems(f"{e.title} {e.text}")
+        have |= stems(f"{e.title} {e.text}")
     return len(wanted & have) / len(wanted)
 
 
 def select_evidence(question: str, hits: list[SearchHit], store: Store, settings: Settings) -> list[Evidence]:
     """Per paper, the abstract sentences sharing most words with the question, within a token budget."""
-    wanted = _stems(question)
+    wanted = stems(question)
     chosen: list[Evidence] = []
     budget = settings.evidence_tokens * 4  # ~4 characters per token
     for hit in hits:
         paper = store.catalog.get(hit.key)
         if paper is None or not paper.abstract:
             continue
-        sentences = [s.strip() for s in _SENTENCE.split(paper.abstract) if s.strip()]
-        scored = sorted(range(len(sentences)), key=lambda i: (-len(_stems(sentences[i]) & wanted), i))
+        sentences = split_sentences_of(paper.abstract)
+        scored = sorted(range(len(sentences)), key=lambda i: (-len(stems(sentences[i]) & wanted), i))
         picked = sorted(scored[: settings.evidence_sentences])
         text = " ".join(sentences[i] for i in picked)
         if len(text) > budget and chosen:
