@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pexpect
@@ -35,7 +34,10 @@ def test_chat_session_in_a_terminal(sample_store: Path, tmp_path: Path) -> None:
         child.expect_exact(PROMPT)
 
         child.sendline("What do these papers say about hallucination in multimodal models?")
-        time.sleep(3)  # retrieval done, answer streaming (the fake writes one word per 0.15 s)
+        # Wait until the answer is visibly streaming (rich's live view redraws its line: CR, erase-line,
+        # text; the fake writes one word per 0.15 s, ~8 s in all) rather than sleeping a fixed time,
+        # which a loaded CI machine outran.
+        child.expect(r"\r\x1b\[2K\w+ \w+ \w+")
         child.sendintr()  # Ctrl-C stops the answer, not the session
         child.expect_exact("(answer stopped)")
         child.expect_exact(PROMPT)

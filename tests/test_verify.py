@@ -131,7 +131,7 @@ def test_cli_single_claim_json(agent: SurveyAgent) -> None:
 
 
 def test_cli_unknown_paper_is_one_line(agent: SurveyAgent, tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from conftest import run_cli
 
     result = run_cli("verify", "--claim", "x is y", "--paper", "Nope-1999", "--store", str(agent.settings.store))
     assert result.returncode == 1
@@ -196,7 +196,7 @@ def test_eval_cli_reports_the_metrics(tmp_path: Path) -> None:
 
 
 def test_eval_bad_file_is_one_line(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from conftest import run_cli
 
     claims, corpus = _benchmark_files(tmp_path)
     claims.write_text('{"id": 1, "claim": "x", "cited_doc_ids": [1]}\nnot json\n')

@@ -86,7 +86,7 @@ def examples(pairs: list[LabeledPair], rng: random.Random, negatives: int = 2, s
 
 def sentence_flips(pairs: list[LabeledPair], rng: random.Random, per_doc: int) -> list[tuple[str, str, int]]:
     """Contradictions made from abstract sentences themselves: a sentence with its direction flipped or
-    its verb negated, judged against the original sentence."""
+    its verb negated, judged against the original sentence (plus a faithful shortening as support)."""
     rows, seen = [], set()
     for p in pairs:
         if p.doc_id in seen:
@@ -96,7 +96,11 @@ def sentence_flips(pairs: list[LabeledPair], rng: random.Random, per_doc: int) -
         for sentence in rng.sample(p.sentences, len(p.sentences)):
             edited = perturb.flip_direction(sentence, rng) or perturb.negate(sentence, rng)
             if edited and edited != sentence and len(sentence) < 400:
-                rows.append((edited, sentence, CONTRA))
+                # Paired with a faithful shortening of the same sentence, so that "near copy" alone
+                # does not come to mean "contradicts".
+                words = sentence.rstrip(".").split()
+                faithful = " ".join(words[: max(6, int(len(words) * 0.7))]) + "."
+                rows += [(edited, sentence, CONTRA), (faithful, sentence, LABELS.index(SUPPORTED))]
                 made += 1
             if made >= per_doc:
                 break
