@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ class ChatSession:
         if papers == 0:
             raise SurveyError(f"the store {self.agent.settings.store} has no papers yet; run `survey ingest PATH` first")
         self.console.print(f"[bold]survey chat[/bold] — {papers} papers, model {self.agent.settings.model}. /help for commands.")
+        # Ctrl-C must stop an answer. A process started by a non-interactive shell with `&` (some CI
+        # runners) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while True:
             try:
                 line = self._prompt().strip()
