@@ -227,7 +227,7 @@ MARKS = {"supported": "[green]✓ supported[/green]", "contradicted": "[red]✗ 
 
 @app.command()
 def verify(
-    file: Annotated[Optional[Path], typer.Argument(help="A Markdown file with [@key] or numeric [1] citations.")] = None,
+    file: Annotated[Optional[Path], typer.Argument(help="A Markdown file with \\[@key] or numeric \\[1] citations.")] = None,
     claim: Annotated[Optional[str], typer.Option("--claim", help="Check one claim instead of a file.")] = None,
     paper: Annotated[Optional[str], typer.Option("--paper", help="Key of the paper --claim cites.")] = None,
     judge: JudgeOpt = None,
