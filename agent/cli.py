@@ -197,7 +197,7 @@ def ask(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer from the papers in the store, citing them as [@key] — or say the store does not answer."""
+    """Answer from the papers in the store, citing them as \\[@key] — or say the store does not answer."""
     from agent.render import Streamer, show_answer
 
     agent = _agent(store, model=model)
