@@ -207,9 +207,7 @@ class Asker:
             answer.problems.append("no sentence of the answer survived verification")
             return
         answer.answer = text
-        cited = parse_keys(text)
-        titles = known
-        answer.citations = [Citation(k, titles[k].title, titles[k].year) if k in titles else self._citation(k) for k in cited]
+        answer.citations = [Citation(k, known[k].title, known[k].year) if k in known else self._citation(k) for k in parse_keys(text)]
 
     def _citation(self, key: str) -> Citation:
         paper = self.store.catalog.get(key)

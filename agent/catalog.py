@@ -106,6 +106,14 @@ class Catalog:
                     return Paper.from_dict(json.loads(row[0]))
         return None
 
+    def keys(self) -> list[str]:
+        """Every citation key, without loading the papers."""
+        return [r[0] for r in self.db.execute("SELECT key FROM papers")]
+
+    def titles(self) -> dict[str, str]:
+        """Normalized title -> key, for resolving references that name a paper by title."""
+        return {r[0]: r[1] for r in self.db.execute("SELECT norm_title, key FROM papers") if r[0]}
+
     def get(self, key: str) -> Paper | None:
         row = self.db.execute("SELECT data FROM papers WHERE key = ?", (key,)).fetchone()
         return Paper.from_dict(json.loads(row[0])) if row else None

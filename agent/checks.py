@@ -35,7 +35,7 @@ def _number_value(token: str) -> str:
 def numbers(text: str) -> set[str]:
     """Numbers stated in a text, normalized (`32%` -> `32`, `1,000` -> `1000`, `two` -> `2`)."""
     found = {_number_value(m.group(0)) for m in _NUMBER.finditer(text)}
-    # Number words count on the paper's side only: "two" in a paper matches "2" in a claim.
+    # Number words count on both sides ("two" matches "2"); a claim's "several hundred" thus asks for 100.
     found |= {v for w, v in _WORDS_AS_NUMBERS.items() if re.search(rf"\b{w}\b", text, re.I)}
     return found
 

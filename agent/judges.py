@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -117,8 +118,8 @@ def decide(case: Case, idx: list[int], p: Any, overlap: list[float], meta: dict[
     probs = combine([features(case, idx, p, overlap)], meta["stacker"])[0]
     n = int(probs.argmax())
     label = LABELS[n]
-    # The deciding sentence: the one the model rates highest for the verdict (closest one for neither).
-    # The model alone picks evidence poorly; its score plus word overlap picks the sentence a reader expects.
+    # The deciding sentence: the model alone picks evidence poorly; its score for the verdict plus word
+    # overlap picks the sentence a reader expects (word overlap alone for neither).
     best = max(range(len(idx)), key=lambda j: overlap[idx[j]] + (float(p[j, n]) if n < 2 else 0.0))
     probabilities = {name: round(float(v), 4) for name, v in zip(LABELS, probs)}
     return Verdict(case.claim, case.key, label, round(float(probs[n]), 4), [case.sentences[idx[best]]], probabilities, [], judge)
@@ -193,10 +194,16 @@ def parse_reply(reply: str, case: Case, shown: list[str], judge: str) -> Verdict
     return Verdict(case.claim, case.key, label, 1.0, evidence, {}, [], judge)
 
 
+@lru_cache(maxsize=1)
+def _trained_judge() -> TrainedJudge:
+    # One ONNX session per process: chat verifies every answer, and a session takes ~0.3 s to load.
+    return TrainedJudge()
+
+
 def make_judge(model: str, llm: "LLMClient | None" = None) -> Judge:
     """The judge a `SURVEY_VERIFY_MODEL` value names: `trained` or a litellm model string."""
     if model == "trained":
-        return TrainedJudge()
+        return _trained_judge()
     if llm is None:
         raise ValueError("an LLM judge needs an LLM client")
     return LLMJudge(llm, model)

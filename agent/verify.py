@@ -145,11 +145,14 @@ class Verifier:
     def verify_text(self, markdown: str) -> VerificationReport:
         """Every claim sentence of a Markdown text against the papers it cites."""
         started = time.perf_counter()
-        papers = self.store.catalog.papers() if self.store.exists() else []
-        document = split_claims(markdown, {p.key for p in papers})
-        titles = {normalize_title(p.title): p.key for p in papers if len(p.title) > 12}
+        catalog = self.store.catalog if self.store.exists() else None
+        # Keys only: parsing every stored paper costs ~1 s at 75k papers, on every answer.
+        document = split_claims(markdown, set(catalog.keys()) if catalog else set())
+        titles: dict[str, str] | None = None
         for claim in document.claims:
-            resolve_titles(claim, titles)
+            if claim.unknown and catalog is not None:
+                titles = titles if titles is not None else {t: k for t, k in catalog.titles().items() if len(t) > 12}
+                resolve_titles(claim, titles)
             # The ask loop's own marker for an uncited sentence is not part of the claim.
             claim.text = re.sub(r"\s*\[citation needed\]", "", claim.text)
         checks = [ClaimCheck(c) for c in document.claims]
