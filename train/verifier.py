@@ -116,13 +116,15 @@ def base_model_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def train(rows: list[tuple[str, str, int]], epochs: int, seed: int, lr: float = 8e-5, batch: int = 32):  # type: ignore[no-untyped-def]
+def train(rows: list[tuple[str, str, int]], epochs: int, seed: int, lr: float = 8e-5, batch: int = 32,
+          init: str | None = None):  # type: ignore[no-untyped-def]
+    """Fine-tune all-MiniLM-L6-v2 (or the checkpoint `init`, e.g. from `pretrain`) as a 3-label cross-encoder."""
     import torch
     from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
 
     torch.manual_seed(seed)
     torch.set_num_threads(2)
-    model = AutoModelForSequenceClassification.from_pretrained(str(base_model_dir()), num_labels=3)
+    model = AutoModelForSequenceClassification.from_pretrained(init or str(base_model_dir()), num_labels=3)
     # Frozen word embeddings keep the pretrained vocabulary intact for words the train files never show
     # (our users' papers are ML, the train files mostly biomedicine) and halve the optimizer's work.
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -207,7 +209,7 @@ def cmd_cv(args: argparse.Namespace) -> None:
             t = time.time()
             print(f"fold {fold}: training on {len(train_pairs)} pairs", flush=True)
             rows = examples(train_pairs, rng) + sentence_flips(train_pairs, rng, args.flips)
-            model = train(rows, args.epochs, seed=fold, lr=args.lr)
+            model = train(rows, args.epochs, seed=fold, lr=args.lr, init=args.init)
             for name, pairs in data.items():
                 held = [p for p in pairs if fold_of(p, args.folds) == fold]
                 for row in predict(model, held):
@@ -354,14 +356,27 @@ def cmd_fit(args: argparse.Namespace) -> None:
     data = datasets(Path(args.data))
     pairs = [p for name in args.datasets for p in data[name]]
     rng = random.Random(0)
-    model = train(examples(pairs, rng) + sentence_flips(pairs, rng, args.flips), args.epochs, seed=0, lr=args.lr)
+    model = train(examples(pairs, rng) + sentence_flips(pairs, rng, args.flips), args.epochs, seed=0, lr=args.lr, init=args.init)
     path = export(model, ROOT / "agent" / "data" / "verifier")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    """One pass over pairs generated from unlabeled arXiv abstracts; the checkpoint goes to --out/pretrained."""
+    import synthetic
+
+    rng = random.Random(0)
+    docs = synthetic.abstracts(Path(args.data) / "arxiv-75k.jsonl.gz", args.docs, rng)
+    rows = synthetic.rows(docs, rng)
+    model = train(rows, 1, seed=0, lr=args.lr)
+    target = Path(args.out) / "pretrained"
+    model.save_pretrained(str(target))
+    print(f"wrote {target}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["cv", "tune", "fit"])
+    parser.add_argument("command", choices=["pretrain", "cv", "tune", "fit"])
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=4)
@@ -372,8 +387,10 @@ def main() -> None:
     parser.add_argument("--out", default=str(OUT), help="folder for oof.jsonl and intermediate files")
     parser.add_argument("--only", type=int, nargs="+", help="run only these folds (cv), appending to oof.jsonl")
     parser.add_argument("--datasets", nargs="+", default=["scifact"])
+    parser.add_argument("--init", help="start from this checkpoint (e.g. train/out/pretrained) instead of all-MiniLM-L6-v2")
+    parser.add_argument("--docs", type=int, default=8000, help="arXiv abstracts that pretrain draws pairs from")
     args = parser.parse_args()
-    {"cv": cmd_cv, "tune": cmd_tune, "fit": cmd_fit}[args.command](args)
+    {"pretrain": cmd_pretrain, "cv": cmd_cv, "tune": cmd_tune, "fit": cmd_fit}[args.command](args)
 
 
 if __name__ == "__main__":
