@@ -18,6 +18,8 @@ _WORDS_AS_NUMBERS = {
     "nine": "9", "ten": "10", "twice": "2", "double": "2", "half": "0.5", "dozen": "12", "hundred": "100",
     "thousand": "1000", "million": "1000000", "billion": "1000000000",
 }
+# "several hundred hours" names no number a paper must state: magnitude words count only on the paper's side.
+_MAGNITUDES = {"hundred", "thousand", "million", "billion"}
 # Headings and sentence-initial words that look like names but are not.
 _NOT_NAMES = {"BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS", "CONCLUSION", "OBJECTIVE", "DESIGN", "SETTING", "CONTEXT", "II", "III", "IV"}
 
@@ -32,11 +34,11 @@ def _number_value(token: str) -> str:
     return f"{value:g}"
 
 
-def numbers(text: str) -> set[str]:
+def numbers(text: str, magnitudes: bool = True) -> set[str]:
     """Numbers stated in a text, normalized (`32%` -> `32`, `1,000` -> `1000`, `two` -> `2`)."""
     found = {_number_value(m.group(0)) for m in _NUMBER.finditer(text)}
-    # Number words count on both sides ("two" matches "2"); a claim's "several hundred" thus asks for 100.
-    found |= {v for w, v in _WORDS_AS_NUMBERS.items() if re.search(rf"\b{w}\b", text, re.I)}
+    words = {w: v for w, v in _WORDS_AS_NUMBERS.items() if magnitudes or w not in _MAGNITUDES}
+    found |= {v for w, v in words.items() if re.search(rf"\b{w}\b", text, re.I)}
     return found
 
 
@@ -71,7 +73,7 @@ def missing_numbers(claim: str, paper_text: str) -> list[str]:
     """Numbers in the claim that the paper never states (years and single digits ignored: too common)."""
     have = numbers(paper_text)
     out = []
-    for n in sorted(numbers(claim)):
+    for n in sorted(numbers(claim, magnitudes=False)):
         if n in have or (re.fullmatch(r"\d", n)) or re.fullmatch(r"(19|20)\d\d", n):
             continue
         out.append(n)

@@ -1,0 +1,52 @@
+"""The deterministic checks that can veto SUPPORTED: numbers and names a claim states and a paper never does."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent import checks
+
+
+@pytest.mark.parametrize(
+    ("claim", "paper", "missing"),
+    [
+        ("Accuracy rises to 45%.", "Accuracy rises to 45 % on the test set.", []),
+        ("Accuracy rises to 45%.", "Accuracy rises to 54% on the test set.", ["45"]),
+        ("The corpus has 1,000 dialogues.", "We collect 1000 dialogues.", []),
+        ("It uses two encoders.", "It uses 2 encoders.", []),  # single digits are too common to veto on
+        ("The model has 350 layers.", "The model has three hundred and fifty layers.", ["350"]),
+        # A magnitude word in a claim states no number: "several hundred" must not ask the paper for 100.
+        ("We recorded several hundred hours of video.", "We record 350 hours of video.", []),
+        ("Results from 2021 show a gain.", "Earlier results show a gain.", []),  # years are ignored
+    ],
+)
+def test_missing_numbers(claim: str, paper: str, missing: list[str]) -> None:
+    assert checks.missing_numbers(claim, paper) == missing
+
+
+@pytest.mark.parametrize(
+    ("claim", "paper", "missing"),
+    [
+        ("InfiniBench evaluates GPT-4o.", "We evaluate GPT-4o on InfiniBench.", []),
+        ("InfiniBench evaluates LLaVA.", "We evaluate GPT-4o on InfiniBench.", ["LLaVA"]),
+        ("Gemini is evaluated.", "We evaluate GPT-4o.", []),  # one capital: a sentence-initial word, not a name
+        ("HIV-positive adults were enrolled.", "We enrolled HIV positive adults.", []),
+        ("Chronic kidney disease (CKD) progresses.", "Kidney disease progresses slowly.", []),
+        ("Training needs 8 GPUs.", "Training used one GPU node.", []),
+    ],
+)
+def test_missing_names(claim: str, paper: str, missing: list[str]) -> None:
+    assert checks.missing_names(claim, paper) == missing
+
+
+def test_problems_name_both_kinds() -> None:
+    found = checks.problems("LLaVA reaches 61.2% on MMBench.", "LLaVA reaches 58.0% on SEED-Bench.")
+    assert found == ("number 61.2 not in the paper", "name MMBench not in the paper")
+
+
+def test_direction_and_negation() -> None:
+    assert checks.direction("Exercise increases insulin sensitivity.") == 1
+    assert checks.direction("Exercise reduces insulin resistance.") == -1
+    assert checks.direction("Exercise affects insulin.") == 0
+    assert checks.negated("The drug did not improve survival.")
+    assert not checks.negated("The drug improved survival.")
