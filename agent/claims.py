@@ -53,6 +53,11 @@ class Document:
     references: dict[str, str]  # numeric label -> key (or the entry's text when it names no @key)
 
 
+_LEADS_WITH_CITATION = re.compile(r"\s*(?:[-*+]\s+|\d+\.\s+)?\[(?:@|\d)")
+_REPORTING = re.compile(r"^(?:also\s+)?(?:mentions?|shows?|showed|reports?|reported|finds|found|notes?|states?|argues?|"
+                        r"demonstrates?|demonstrated|observes?|observed|suggests?|concludes?|confirms?|highlights?)\s+that\s+(\w)")
+
+
 def plain(text: str) -> str:
     """Text without citations, links, emphasis, HTML tags, and spaces before punctuation."""
     text = re.sub(rf"(?i)\b(?:according to|see|cf\.)\s+(?={ANY_CITE.pattern})", "", text)  # no "According to, X"
@@ -213,6 +218,9 @@ def split_claims(markdown: str, known_keys: set[str] | None = None) -> Document:
                     else:
                         unknown.append(key)
             text = plain(source)
+            if _LEADS_WITH_CITATION.match(source):
+                # "[@x] shows that Y" states Y: judge the finding, not "shows that Y".
+                text = _REPORTING.sub(lambda m: m.group(1).upper(), text, count=1)
             if not re.search(r"\w", text):
                 continue
             if not keys and not unknown and (len(text.split()) < 4 or text.endswith((":", "?"))):

@@ -41,7 +41,7 @@ def test_citation_glued_to_the_period() -> None:
 def test_leading_citation_belongs_to_its_own_sentence() -> None:
     claims = split_claims("Video models are costly to run. [@a] shows that pruning tokens halves the cost.").claims
     assert [c.keys for c in claims] == [[], ["a"]]
-    assert claims[1].text == "shows that pruning tokens halves the cost."
+    assert claims[1].text == "Pruning tokens halves the cost."  # judged on the finding
     first = only("[@b] shows that pruning tokens halves the cost.")
     assert first.keys == ["b"]
 
@@ -215,3 +215,14 @@ def test_citation_syntax_inside_inline_code_is_not_a_citation() -> None:
 
 def test_space_before_a_dotted_word_is_kept() -> None:
     assert only("Settings are read from a `.env` file [@a].").text == "Settings are read from a .env file."
+
+
+def test_leading_citation_with_reporting_verb_is_judged_on_the_finding() -> None:
+    doc = split_claims("[@tiktalk] mentions that TikTalk has 38,703 dialogues. [@b] proposes a benchmark for video.\n\n"
+                       "- [@c] found that the drug works.\n\nThe survey shows that [@d] is fast.")
+    assert [(c.text, c.keys) for c in doc.claims] == [
+        ("TikTalk has 38,703 dialogues.", ["tiktalk"]),
+        ("proposes a benchmark for video.", ["b"]),  # no "that": the verb is the claim's predicate
+        ("The drug works.", ["c"]),
+        ("The survey shows that is fast.", ["d"]),  # not leading: left as written
+    ]
