@@ -24,7 +24,19 @@ _FINDING = re.compile(r"\b(?:show|shows|showed|demonstrate|demonstrates|demonstr
                       r"indicate|indicates|suggest|suggests|confirm|confirms|verify|verifies|observe|observed)\s+that\s+(.{25,})$")
 
 
-def abstracts(path: Path, limit: int, rng: random.Random) -> list[tuple[str, list[str]]]:
+def _norm(title: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", title.lower())
+
+
+def sample_titles() -> set[str]:
+    """Titles of the bundled sample papers, which tests make claims about: never pretraining material."""
+    from agent.sources.listing import parse_listing
+
+    folder = Path(__file__).resolve().parent.parent / "agent" / "data" / "sample"
+    return {_norm(p.title) for f in sorted(folder.glob("*.txt")) for p in parse_listing(f, f.read_text()).papers}
+
+
+def abstracts(path: Path, limit: int, rng: random.Random, exclude: set[str] = frozenset()) -> list[tuple[str, list[str]]]:
     """(title, sentences) of `limit` abstracts sampled from an arXiv-style JSONL(.gz) file."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as fh:
@@ -32,6 +44,8 @@ def abstracts(path: Path, limit: int, rng: random.Random) -> list[tuple[str, lis
     rng.shuffle(records)
     out = []
     for r in records:
+        if _norm(r["title"]) in exclude:
+            continue
         sentences = [s for s in split_sentences(" ".join(r.get("summary", "").split())) if 20 < len(s) < 400]
         if len(sentences) >= 4:
             out.append((" ".join(r["title"].split()), sentences))
