@@ -278,6 +278,8 @@ def verify(
         if report.unknown_keys:
             out.print(f"[red]unknown citations (not in the store): {escape(', '.join(report.unknown_keys))}[/red]")
         out.print(f"[bold]{report.summary()}[/bold]  [dim]judge {report.judge}, {report.seconds:.1f} s[/dim]")
+        if report.caveat:
+            out.print(f"[dim]{escape(report.caveat)}[/dim]")
     if strict and (report.failing or report.unknown_keys):
         raise typer.Exit(1)
 

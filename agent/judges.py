@@ -58,6 +58,7 @@ class Case:
 
 class Judge(Protocol):
     name: str
+    caveat: str  # what is known of the judge's accuracy ("" if nothing was measured)
 
     def judge(self, cases: list[Case]) -> list[Verdict]: ...
 
@@ -133,6 +134,10 @@ class TrainedJudge:
 
         self.model = model or NLIModel()
         self.name = f"trained:{self.model.meta.get('name', 'minilm-verifier')}"
+        # Told with every report, so that "supported" is read with the judge's measured error rate in mind.
+        cv = self.model.meta.get("cv", {}).get("scifact")
+        self.caveat = (f"the offline judge agrees with SciFact's labels at balanced accuracy {cv['binary_bacc']:.2f} "
+                       f"(macro-F1 {cv['macro_f1']:.2f}, cross-validated); --judge MODEL for a stronger one") if cv else ""
 
     def judge(self, cases: list[Case]) -> list[Verdict]:
         meta = self.model.meta
@@ -158,6 +163,7 @@ class LLMJudge:
     def __init__(self, llm: "LLMClient", model: str, k: int = 6) -> None:
         self.llm, self.model, self.k = llm, model, k
         self.name = model
+        self.caveat = ""
         self.minicheck = "minicheck" in model.lower()
 
     def judge(self, cases: list[Case]) -> list[Verdict]:

@@ -67,6 +67,7 @@ class VerificationReport:
     checks: list[ClaimCheck]
     judge: str
     seconds: float = 0.0
+    caveat: str = ""  # the judge's measured accuracy, when known
 
     @property
     def unknown_keys(self) -> list[str]:
@@ -102,6 +103,7 @@ class VerificationReport:
             "failing": [c.claim.text for c in self.failing],
             "unknown_keys": self.unknown_keys,
             "judge": self.judge,
+            "judge_caveat": self.caveat,
             "seconds": round(self.seconds, 3),
         }
 
@@ -159,4 +161,4 @@ class Verifier:
         cases = [(n, self.case(c.text, key)) for n, c in enumerate(document.claims) for key in c.keys]
         for (n, _), verdict in zip(cases, self.judge.judge([case for _, case in cases])):
             checks[n].verdicts.append(verdict)
-        return VerificationReport(checks, self.judge.name, time.perf_counter() - started)
+        return VerificationReport(checks, self.judge.name, time.perf_counter() - started, self.judge.caveat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,9 @@ def test_user_files_are_reported_not_changed(agent: SurveyAgent, tmp_path: Path)
     assert doc.read_bytes() == before
     strict = CliRunner().invoke(app, ["verify", str(doc), "--store", str(agent.settings.store), "--strict"])
     assert strict.exit_code == 1 and "0/1 claims supported" in strict.stdout
+    # The shipped judge's cross-validated accuracy is told with every report, read from its meta.json.
+    assert re.search(r"balanced accuracy 0\.\d\d \(macro-F1 0\.\d\d", data["judge_caveat"])
+    assert "balanced accuracy" in " ".join(strict.stdout.split())
 
 
 def test_cli_single_claim_json(agent: SurveyAgent) -> None:
