@@ -275,6 +275,8 @@ def verify(
                 out.print(f"  [dim]@{escape(v.key)}: {v.label} {v.score:.2f}{detail}[/dim]")
                 for problem in v.problems:
                     out.print(f"  [dim]  check: {escape(problem)}[/dim]")
+            if check.joint is not None:
+                out.print(f"  [dim]together: {check.joint.label} {check.joint.score:.2f}[/dim]")
         if report.unknown_keys:
             out.print(f"[red]unknown citations (not in the store): {escape(', '.join(report.unknown_keys))}[/red]")
         out.print(f"[bold]{report.summary()}[/bold]  [dim]judge {report.judge}, {report.seconds:.1f} s[/dim]")

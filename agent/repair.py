@@ -66,29 +66,31 @@ class Repairer:
             text, keep = self._one(text, check)
             if keep:
                 kept.append(check)
-        return text.strip(), VerificationReport(kept, report.judge, report.seconds)
+        return text.strip(), VerificationReport(kept, report.judge, report.seconds, report.caveat)
 
     def _one(self, text: str, check: ClaimCheck) -> tuple[str, bool]:
         source = check.claim.source
         if check.status == "supported":
-            bad = [v.key for v in check.verdicts if not v.supported]
+            # Irrelevant citations (ALCE): those whose removal leaves the sentence supported.
+            bad = [v.key for v in check.verdicts if v.key not in check.relevant]
             if "drop" in self.modes and bad:
-                good = [v.key for v in check.verdicts if v.supported]
+                good = [v.key for v in check.verdicts if v.key in check.relevant]
                 text = _replace(text, source, _cite(source, good))
-                check.verdicts = [v for v in check.verdicts if v.supported]
+                check.verdicts = [v for v in check.verdicts if v.key in check.relevant]
                 check.claim.keys = good
                 check.repair = "dropped " + ", ".join("@" + k for k in bad)
             return text, True
         for mode in self.modes:
             if mode == "recite" and (found := self._recite(check)):
                 new = _cite(source, [found.key])
-                check.claim.keys, check.verdicts = [found.key], [found]
+                check.claim.keys, check.verdicts, check.relevant, check.joint = [found.key], [found], [found.key], None
                 check.repair = f"re-cited to @{found.key}"
                 check.claim.source = new
                 return _replace(text, source, new), True
             if mode == "rewrite" and (rewritten := self._rewrite(check)):
                 sentence, verdict = rewritten
                 check.claim.text, check.claim.source, check.verdicts = verdict.claim, sentence, [verdict]
+                check.claim.keys, check.relevant, check.joint = [verdict.key], [verdict.key], None
                 check.repair = "rewritten from the evidence"
                 return _replace(text, source, sentence), True
             if mode == "remove":

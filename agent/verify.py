@@ -3,8 +3,10 @@
 Citation recall (ALCE): share of claim sentences fully supported by their citations; an uncited claim
 sentence counts as unsupported. Citation precision: share of citations that are relevant, a citation
 being irrelevant when it alone does not support its sentence and removing it does not hurt support.
-Support is judged per (sentence, paper), so a sentence counts as supported when one of its papers
-supports it, and precision is the share of citations whose paper supports the sentence on its own.
+A sentence is judged against each cited paper alone and, when it cites several and none supports it
+alone, against all of them together (their abstracts' sentences pooled): support may be joint. A
+citation is then relevant when its paper supports the sentence alone, or when the sentence is
+supported and the other citations without it are not.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ class ClaimCheck:
     claim: Claim
     verdicts: list[Verdict] = field(default_factory=list)
     repair: str = ""
+    joint: Verdict | None = None  # all cited papers together, judged when none supports the claim alone
+    relevant: list[str] = field(default_factory=list)  # citation keys that are relevant (ALCE precision)
 
     @property
     def status(self) -> str:
         """supported | contradicted | unsupported | uncited."""
-        if any(v.label == SUPPORTED for v in self.verdicts):
+        if any(v.label == SUPPORTED for v in self.verdicts) or (self.joint is not None and self.joint.supported):
             return "supported"
         if not self.claim.keys:
             return "uncited"
@@ -56,6 +60,8 @@ class ClaimCheck:
             "unknown_keys": c.unknown,
             "status": self.status,
             "verdicts": [v.to_dict() for v in self.verdicts],
+            "joint": self.joint.to_dict() if self.joint else None,
+            "relevant": self.relevant,
             "repair": self.repair,
         }
 
@@ -81,10 +87,10 @@ class VerificationReport:
 
     @property
     def citation_precision(self) -> float:
-        verdicts = [v for c in self.checks for v in c.verdicts]
-        if not verdicts:
-            return 1.0 if not self.unknown_keys else 0.0
-        return sum(v.supported for v in verdicts) / (len(verdicts) + len(self.unknown_keys))
+        cited = sum(len(c.verdicts) for c in self.checks) + len(self.unknown_keys)
+        if not cited:
+            return 1.0
+        return sum(len(c.relevant) for c in self.checks) / cited
 
     @property
     def failing(self) -> list[ClaimCheck]:
@@ -106,6 +112,12 @@ class VerificationReport:
             "judge_caveat": self.caveat,
             "seconds": round(self.seconds, 3),
         }
+
+
+def pooled(cases: list[Case]) -> Case:
+    """Several papers as one: their abstracts' sentences pooled, for judging joint support."""
+    return Case(cases[0].claim, "+".join(c.key for c in cases), " / ".join(c.title for c in cases),
+                [s for c in cases for s in c.sentences])
 
 
 def resolve_titles(claim: Claim, titles: dict[str, str]) -> None:
@@ -138,6 +150,24 @@ class Verifier:
             raise SurveyError(f"no paper with key {key!r} in the store {self.store.root}; see `survey papers`")
         return Case(claim, paper.key, paper.title, split_sentences(paper.abstract or ""))
 
+    def judge_jointly(self, checks: list[ClaimCheck]) -> None:
+        """Joint support and ALCE relevance: claims citing several papers, none of which supports them alone."""
+        joint = [c for c in checks if len(c.verdicts) > 1 and not any(v.supported for v in c.verdicts)]
+        verdicts = self.judge.judge([pooled([self.case(c.claim.text, v.key) for v in c.verdicts]) for c in joint])
+        for check, verdict in zip(joint, verdicts):
+            check.joint = verdict
+        for check in checks:
+            keys = [v.key for v in check.verdicts]
+            if check.joint is None or not check.joint.supported:
+                check.relevant = [v.key for v in check.verdicts if v.supported]
+                continue
+            # Jointly supported: a citation is relevant unless the others still support the claim without it.
+            rest = [[k for k in keys if k != key] for key in keys]
+            bigger = [r for r in rest if len(r) > 1]  # a single remaining paper was already judged alone
+            held = self.judge.judge([pooled([self.case(check.claim.text, k) for k in r]) for r in bigger])
+            still = {tuple(r): v.supported for r, v in zip(bigger, held)}
+            check.relevant = [key for key, r in zip(keys, rest) if not still.get(tuple(r), False)]
+
     def verify_claim(self, claim: str, key: str) -> Verdict:
         """One claim against one paper's abstract."""
         if not claim.strip():
@@ -161,4 +191,5 @@ class Verifier:
         cases = [(n, self.case(c.text, key)) for n, c in enumerate(document.claims) for key in c.keys]
         for (n, _), verdict in zip(cases, self.judge.judge([case for _, case in cases])):
             checks[n].verdicts.append(verdict)
+        self.judge_jointly(checks)
         return VerificationReport(checks, self.judge.name, time.perf_counter() - started, self.judge.caveat)

@@ -253,3 +253,35 @@ def test_repair_rewrite_keeps_only_a_verified_restatement(sample_store: Path, ll
         other = "InfiniBench has 9,999 hours of cartoons [@InfiniBench]."
         removed, report = Repairer(verifier, ["rewrite", "remove"], a.llm).repair(other, verifier.verify_text(other))
         assert removed == "" and report.checks == []
+
+
+def test_joint_support_and_alce_relevance(sample_store: Path, llm_settings: dict, fake) -> None:
+    """Papers that support a sentence only together: supported, and a citation is irrelevant only if
+    the others still support the sentence without it (ALCE), which is what `drop` removes."""
+    # No names in the claim: the name check would (rightly) veto support by papers that never state them.
+    claim = "New benchmarks target hour-long videos while new datasets and models target video dialogue."
+    # Each paper alone: not enough; all three pooled: supported; without InfiniBench: still supported;
+    # without TikTalk or without mPLUG-Owl: not.
+    fake.script += ["NOT_ENOUGH_INFO"] * 3 + ["SUPPORTED 1", "SUPPORTED 1", "NOT_ENOUGH_INFO", "NOT_ENOUGH_INFO"]
+    with SurveyAgent(store=sample_store, **{**llm_settings, "verify_model": "fake/judge"}) as a:
+        report = a.verify_text(f"{claim[:-1]} [@InfiniBench; @TikTalk; @mPLUG-Owl].")
+        (check,) = report.checks
+        assert [v.label for v in check.verdicts] == [NOT_ENOUGH_INFO] * 3
+        assert check.joint is not None and check.joint.key == "InfiniBench+TikTalk+mPLUG-Owl"
+        assert check.status == "supported" and check.relevant == ["TikTalk", "mPLUG-Owl"]
+        assert report.citation_recall == 1.0 and abs(report.citation_precision - 2 / 3) < 1e-9
+        pooled_prompt = fake.calls[3]["messages"][-1]["content"]
+        fixed, _ = Repairer(a.verifier, ["drop"]).repair(check.claim.source, report)
+    assert "InfiniBench" in pooled_prompt and "TikTalk" in pooled_prompt and "mPLUG" in pooled_prompt
+    assert fixed.endswith("[@TikTalk; @mPLUG-Owl].") and len(fake.calls) == 7
+    assert report.to_dict()["claims"][0]["relevant"] == ["TikTalk", "mPLUG-Owl"]
+
+
+def test_facts_from_two_papers_are_supported_jointly(agent: SurveyAgent) -> None:
+    report = agent.verify_text("TikTalk collects 38K videos from a video-sharing platform, and InfiniBench videos "
+                               "average 76.34 minutes [@TikTalk; @InfiniBench].")
+    (check,) = report.checks
+    assert all(v.label != SUPPORTED for v in check.verdicts)  # each paper states only half (the checks see it)
+    assert check.joint is not None and check.joint.label == SUPPORTED and "76.34 minutes" in check.joint.evidence[0]
+    assert check.status == "supported" and check.relevant == ["TikTalk", "InfiniBench"]
+    assert (report.citation_recall, report.citation_precision) == (1.0, 1.0)
