@@ -44,8 +44,8 @@ class ClaimCheck:
         """supported | contradicted | unsupported | uncited."""
         if any(v.label == SUPPORTED for v in self.verdicts) or (self.joint is not None and self.joint.supported):
             return "supported"
-        if not self.claim.keys:
-            return "uncited"
+        if not self.claim.keys and not self.claim.unknown:
+            return "uncited"  # a citation of a paper not in the store is a citation, and an unsupporting one
         if any(v.label == CONTRADICTED for v in self.verdicts):
             return "contradicted"
         return "unsupported"
