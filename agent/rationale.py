@@ -46,9 +46,11 @@ def overlap_scores(claim: str, sentences: list[str]) -> list[float]:
     wanted = stems(claim)
     bags = [stems(s) for s in sentences]
     n = len(bags)
-    idf = {w: math.log(1 + (n + 1) / (1 + sum(w in b for b in bags))) for w in wanted}
+    # Sums in sorted word order: set order follows the process's hash seed, and float sums in another
+    # order can flip near-tied candidates, so the same claim could get another verdict in another run.
+    idf = {w: math.log(1 + (n + 1) / (1 + sum(w in b for b in bags))) for w in sorted(wanted)}
     total = sum(idf.values()) or 1.0
-    return [sum(idf[w] for w in wanted & bag) / total for bag in bags]
+    return [sum(idf[w] for w in sorted(wanted & bag)) / total for bag in bags]
 
 
 def top_k(scores: list[float], k: int) -> list[int]:
