@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.citations import drop_keys, normalize, parse_keys, split_sentences
+from agent.citations import UNCITED, drop_keys, normalize, parse_keys, split_sentences
 from agent.llm import LLMClient, Message, OnToken, Usage
 from agent.rationale import split_sentences as split_sentences_of
 from agent.rationale import stems
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 ABSTAIN_MARKER = "NOT IN STORE"
 ABSTENTION = "The papers in the store do not answer this question."
-UNCITED = "[citation needed]"
 
 
 @dataclass

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 # A bracketed group holding one or more @keys: [@a], [@a; @b], [@a, @b], [see @a].
 CITE_GROUP = re.compile(r"\[([^\[\]]*@[^\[\]]+)\]")
 CITE_KEY = re.compile(r"@([A-Za-z0-9_][\w:.#$%&\-+?<>~/]*[\w])|@([A-Za-z0-9_])")
+# What the ask loop appends to a sentence that cites nothing (and what the verifier strips again).
+UNCITED = "[citation needed]"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])")
 
 

@@ -55,6 +55,10 @@ class Case:
     title: str
     sentences: list[str]
 
+    @property
+    def paper_text(self) -> str:
+        return " ".join([self.title, *self.sentences])
+
 
 class Judge(Protocol):
     name: str
@@ -68,7 +72,7 @@ def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
 
     `enforce`: "all" (numbers and names), "numbers", or "off" (problems are still listed).
     """
-    found = list(checks.problems(case.claim, " ".join([case.title, *case.sentences])))
+    found = list(checks.problems(case.claim, case.paper_text))
     blocking = [f for f in found if enforce == "all" or (enforce == "numbers" and f.startswith("number"))]
     if blocking and verdict.label == SUPPORTED:
         verdict.label, verdict.score = NOT_ENOUGH_INFO, max(0.5, 1 - verdict.score)
@@ -91,14 +95,16 @@ def features(case: Case, idx: list[int], p: Any, overlap: list[float]) -> list[f
     sentence = case.sentences[idx[decisive]]
     claim_neg, sent_neg = checks.negated(case.claim), checks.negated(sentence)
     d_claim, d_sent = checks.direction(case.claim), checks.direction(sentence)
-    paper = " ".join([case.title, *case.sentences])
+    paper = case.paper_text
     wanted = stems(case.claim)
     coverage = len(wanted & stems(paper)) / max(1, len(wanted))
+    # The same (cached) scan that overrule() reads, so the checks run once per (claim, paper).
+    found = checks.problems(case.claim, paper)
     return [
         ranked[0], ranked[1], float(p[:, 0].max()), float(p[:, 1].max()), float(p[:, 2].min()),
         float(p[top, 0]), float(p[top, 1]), float(claim_neg), float(sent_neg), float(claim_neg != sent_neg),
-        float(d_claim * d_sent < 0), min(2, len(checks.missing_numbers(case.claim, paper))),
-        min(2, len(checks.missing_names(case.claim, paper))), math.log1p(len(case.claim.split())),
+        float(d_claim * d_sent < 0), min(2, sum(f.startswith("number ") for f in found)),
+        min(2, sum(f.startswith("name ") for f in found)), math.log1p(len(case.claim.split())),
         overlap[idx[decisive]], coverage, float(d_claim),
     ]
 

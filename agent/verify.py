@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.citations import UNCITED
 from agent.claims import Claim, split_claims
 from agent.errors import SurveyError
 from agent.evaluate import CONTRADICTED, SUPPORTED
@@ -150,13 +151,19 @@ class Verifier:
             raise SurveyError(f"no paper with key {key!r} in the store {self.store.root}; see `survey papers`")
         return Case(claim, paper.key, paper.title, split_sentences(paper.abstract or ""))
 
-    def judge_jointly(self, checks: list[ClaimCheck]) -> None:
-        """Joint support and ALCE relevance: claims citing several papers, none of which supports them alone."""
-        joint = [c for c in checks if len(c.verdicts) > 1 and not any(v.supported for v in c.verdicts)]
-        verdicts = self.judge.judge([pooled([self.case(c.claim.text, v.key) for v in c.verdicts]) for c in joint])
-        for check, verdict in zip(joint, verdicts):
-            check.joint = verdict
-        for check in checks:
+    def judge_jointly(self, checks: list[ClaimCheck], cases: dict[tuple[int, str], Case]) -> None:
+        """Joint support and ALCE relevance for claims citing several papers, none supporting them alone.
+
+        `cases` holds the (check index, key) cases already judged one paper at a time: pooled cases are
+        built from them, without reading the papers again.
+        """
+        def pool(n: int, keys: list[str]) -> Case:
+            return pooled([cases[(n, k)] for k in keys])
+
+        joint = [n for n, c in enumerate(checks) if len(c.verdicts) > 1 and not any(v.supported for v in c.verdicts)]
+        for n, verdict in zip(joint, self.judge.judge([pool(n, checks[n].claim.keys) for n in joint])):
+            checks[n].joint = verdict
+        for n, check in enumerate(checks):
             keys = [v.key for v in check.verdicts]
             if check.joint is None or not check.joint.supported:
                 check.relevant = [v.key for v in check.verdicts if v.supported]
@@ -164,7 +171,7 @@ class Verifier:
             # Jointly supported: a citation is relevant unless the others still support the claim without it.
             rest = [[k for k in keys if k != key] for key in keys]
             bigger = [r for r in rest if len(r) > 1]  # a single remaining paper was already judged alone
-            held = self.judge.judge([pooled([self.case(check.claim.text, k) for k in r]) for r in bigger])
+            held = self.judge.judge([pool(n, r) for r in bigger])
             still = {tuple(r): v.supported for r, v in zip(bigger, held)}
             check.relevant = [key for key, r in zip(keys, rest) if not still.get(tuple(r), False)]
 
@@ -186,10 +193,10 @@ class Verifier:
                 titles = titles if titles is not None else {t: k for t, k in catalog.titles().items() if len(t) > 12}
                 resolve_titles(claim, titles)
             # The ask loop's own marker for an uncited sentence is not part of the claim.
-            claim.text = re.sub(r"\s*\[citation needed\]", "", claim.text)
+            claim.text = re.sub(rf"\s*{re.escape(UNCITED)}", "", claim.text)
         checks = [ClaimCheck(c) for c in document.claims]
-        cases = [(n, self.case(c.text, key)) for n, c in enumerate(document.claims) for key in c.keys]
-        for (n, _), verdict in zip(cases, self.judge.judge([case for _, case in cases])):
+        cases = {(n, key): self.case(c.text, key) for n, c in enumerate(document.claims) for key in c.keys}
+        for (n, _), verdict in zip(cases, self.judge.judge(list(cases.values()))):
             checks[n].verdicts.append(verdict)
-        self.judge_jointly(checks)
+        self.judge_jointly(checks, cases)
         return VerificationReport(checks, self.judge.name, time.perf_counter() - started, self.judge.caveat)

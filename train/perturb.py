@@ -74,6 +74,12 @@ def swap_name(claim: str, names: list[str], rng: random.Random) -> str | None:
     return claim[: m.start()] + new + claim[m.end() :]
 
 
+def shorten(sentence: str) -> str:
+    """A faithful shortening (its first ~70% of words, at least 6): still supported by the sentence."""
+    words = sentence.rstrip(".").split()
+    return " ".join(words[: max(6, int(len(words) * 0.7))]) + "."
+
+
 _HEADINGS = {"BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS", "CONCLUSION", "OBJECTIVE", "DESIGN", "SETTING", "CONTEXT"}
 
 

