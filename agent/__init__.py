@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from agent.judges import Verdict
     from agent.verify import VerificationReport
     from agent.api import verify_claim, verify_text
+    from agent.survey.models import Survey
 
 __all__ = ["SurveyAgent", "Paper", "SearchHit", "IngestReport", "Settings", "SurveyError", "Verdict",
-           "VerificationReport", "verify_claim", "verify_text"]
+           "VerificationReport", "verify_claim", "verify_text", "Survey"]
 _WHERE = {
     "SurveyAgent": "agent.api",
     "Paper": "agent.paper",
@@ -33,6 +34,7 @@ _WHERE = {
     "VerificationReport": "agent.verify",
     "verify_claim": "agent.api",
     "verify_text": "agent.api",
+    "Survey": "agent.survey.models",
 }
 
 

@@ -20,6 +20,8 @@ from agent.store import Store
 
 if TYPE_CHECKING:
     from agent.judges import Verdict
+    from agent.survey import Survey
+    from agent.survey.writer import OnProgress
     from agent.verify import VerificationReport, Verifier
 
 
@@ -120,6 +122,65 @@ class SurveyAgent:
     def verify_text(self, markdown: str) -> "VerificationReport":
         """Every claim sentence of a Markdown text against the papers it cites (reported, never changed)."""
         return self.verifier.verify_text(markdown)
+
+    def write(
+        self,
+        topic: str,
+        *,
+        papers: int = 40,
+        sections: int | None = None,
+        outline: str | Path | None = None,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+        model: str | None = None,
+        output: str | Path | None = None,
+        fresh: bool = False,
+        force: bool = False,
+        on_progress: "OnProgress | None" = None,
+    ) -> "Survey":
+        """A verified survey of `topic` from the store, written as Markdown + BibTeX + JSON (default outputs/<slug>.md).
+
+        A rerun with the same arguments resumes from the last finished stage; `fresh` starts over.
+        """
+        from agent.survey import SurveyWriter
+
+        return SurveyWriter(self.store, self.settings, self.llm, on_progress).write(
+            topic, papers=papers, sections=sections, outline=outline, include=include, exclude=exclude,
+            model=model, output=output, fresh=fresh, force=force)
+
+    def related_work(
+        self,
+        title: str,
+        abstract: str,
+        *,
+        cite: list[str] | None = None,
+        papers: int = 15,
+        sections: int | None = None,
+        exclude: list[str] | None = None,
+        model: str | None = None,
+        output: str | Path | None = None,
+        fresh: bool = False,
+        force: bool = False,
+        on_progress: "OnProgress | None" = None,
+    ) -> "Survey":
+        """The related-work section of the user's paper (title + abstract), every `cite` key discussed."""
+        from agent.survey import SurveyWriter
+
+        return SurveyWriter(self.store, self.settings, self.llm, on_progress).related_work(
+            title, abstract, cite=cite, papers=papers, sections=sections, exclude=exclude, model=model,
+            output=output, fresh=fresh, force=force)
+
+    async def awrite(self, topic: str, **kwargs: Any) -> "Survey":
+        """`write` for asyncio callers (the blocking work runs in a worker thread)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.write, topic, **kwargs)
+
+    async def arelated_work(self, title: str, abstract: str, **kwargs: Any) -> "Survey":
+        """`related_work` for asyncio callers."""
+        import asyncio
+
+        return await asyncio.to_thread(self.related_work, title, abstract, **kwargs)
 
     def close(self) -> None:
         self.store.close()

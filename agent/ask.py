@@ -6,15 +6,14 @@ model writes a few sentences, and code checks each citation against the evidence
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.citations import UNCITED, drop_keys, normalize, parse_keys, split_sentences
+from agent.check import gate
+from agent.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
+from agent.evidence import Evidence, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.llm import LLMClient, Message, OnToken, Usage
-from agent.rationale import split_sentences as split_sentences_of
-from agent.rationale import stems
 from agent.search import SearchHit
 from agent.settings import Settings
 from agent.store import Store
@@ -25,17 +24,6 @@ if TYPE_CHECKING:
 
 ABSTAIN_MARKER = "NOT IN STORE"
 ABSTENTION = "The papers in the store do not answer this question."
-
-
-@dataclass
-class Evidence:
-    """Sentences of one paper's abstract put in front of the model."""
-
-    key: str
-    title: str
-    year: int | None
-    text: str
-    score: float
 
 
 @dataclass
@@ -82,39 +70,6 @@ class Conversation:
     turns: list[Answer] = field(default_factory=list)
 
 
-def coverage(question: str, evidence: list[Evidence]) -> float:
-    """Share of the question's content words that occur somewhere in the evidence."""
-    wanted = stems(question)
-    if not wanted:
-        return 1.0
-    have: set[str] = set()
-    for e in evidence:
-        have |= stems(f"{e.title} {e.text}")
-    return len(wanted & have) / len(wanted)
-
-
-def select_evidence(question: str, hits: list[SearchHit], store: Store, settings: Settings) -> list[Evidence]:
-    """Per paper, the abstract sentences sharing most words with the question, within a token budget."""
-    wanted = stems(question)
-    chosen: list[Evidence] = []
-    budget = settings.evidence_tokens * 4  # ~4 characters per token
-    for hit in hits:
-        paper = store.catalog.get(hit.key)
-        if paper is None or not paper.abstract:
-            continue
-        sentences = split_sentences_of(paper.abstract)
-        scored = sorted(range(len(sentences)), key=lambda i: (-len(stems(sentences[i]) & wanted), i))
-        picked = sorted(scored[: settings.evidence_sentences])
-        text = " ".join(sentences[i] for i in picked)
-        if len(text) > budget and chosen:
-            break
-        chosen.append(Evidence(hit.key, paper.title, paper.year, text[:budget], hit.score))
-        budget -= len(text) + len(paper.title) + 20
-        if budget <= 0:
-            break
-    return chosen
-
-
 class Asker:
     """The ask loop over one store and one LLM client."""
 
@@ -122,24 +77,9 @@ class Asker:
         self.store, self.llm, self.settings = store, llm, settings
 
     def retrieve(self, question: str, k: int, context: str = "") -> tuple[list[SearchHit], list[Evidence], list[str]]:
-        """Search; if the evidence covers too little of the question, reformulate once and search again."""
-        query = f"{context} {question}".strip()
-        queries = [query]
-        hits = self.store.search(query, k)
-        evidence = select_evidence(question, hits, self.store, self.settings)
-        if self.settings.reformulate and coverage(question, evidence) < 0.5:
-            prompt = render("reformulate", question=question, context=context)
-            rewritten = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=32).text
-            rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
-            if rewritten and rewritten.lower() != query.lower():
-                queries.append(rewritten)
-                more = self.store.search(rewritten, k)
-                merged = {h.key: h for h in more}
-                for h in hits:
-                    merged.setdefault(h.key, h)
-                hits = list(merged.values())[:k]
-                evidence = select_evidence(f"{question} {rewritten}", hits, self.store, self.settings)
-        return hits, evidence, queries
+        """Search (and reformulate once when retrieval is weak): hits, evidence, queries run."""
+        found = retrieve(self.store, self.llm, self.settings, question, k, context)
+        return found.hits, found.evidence, found.queries
 
     def ask(
         self,
@@ -189,24 +129,19 @@ class Asker:
 
     def _verify(self, answer: Answer, known: dict[str, Evidence]) -> None:
         """Check every cited sentence against its abstract, then repair what fails (SURVEY_REPAIR)."""
-        from agent.repair import Repairer, parse_modes
-        from agent.verify import Verifier
+        from agent.check import Checker
 
         started = time.perf_counter()
-        verifier = Verifier(self.store, self.settings, self.llm)
-        report = verifier.verify_text(answer.answer)
-        text, report = Repairer(verifier, parse_modes(self.settings.repair), self.llm).repair(answer.answer, report)
-        answer.verification = report
+        checked = Checker(self.store, self.settings, self.llm).verify_and_repair(answer.answer)
+        answer.verification = checked.report
         answer.timings = {**answer.timings, "verify_seconds": round(time.perf_counter() - started, 3)}
-        for check in report.checks:
-            if check.repair:
-                answer.problems.append(f"{check.repair}: {check.claim.text[:80]}")
-        if not report.checks:
+        answer.problems += checked.problems
+        if not checked.report.checks:
             answer.answer, answer.citations, answer.abstained = ABSTENTION, [], True
             answer.problems.append("no sentence of the answer survived verification")
             return
-        answer.answer = text
-        answer.citations = [Citation(k, known[k].title, known[k].year) if k in known else self._citation(k) for k in parse_keys(text)]
+        answer.answer = checked.text
+        answer.citations = [Citation(k, known[k].title, known[k].year) if k in known else self._citation(k) for k in parse_keys(checked.text)]
 
     def _citation(self, key: str) -> Citation:
         paper = self.store.catalog.get(key)
@@ -219,33 +154,13 @@ class Asker:
         return spent
 
     def _check(self, question: str, draft: str, known: dict[str, Evidence], evidence: list[Evidence], queries: list[str]) -> Answer:
-        """Keep only citations of evidence the model saw; mark uncited sentences; detect abstention."""
-        problems: list[str] = []
-        text = normalize(draft.strip(), list(known))
-        sentences = [] if not text else split_sentences(text)
-        if sentences and not re.search(r"[.!?\]]\s*$", sentences[-1].text):
-            sentences.pop()  # cut off by the token limit: an unfinished sentence is not a claim
-            problems.append("dropped the unfinished last sentence")
-        kept: list[str] = []
-        cited: list[str] = []
-        for sentence in sentences:
-            if ABSTAIN_MARKER.lower() in sentence.text.lower():
-                continue
-            bad = {k for k in sentence.keys if k not in known}
-            body = sentence.text
-            if bad:
-                problems.append(f"dropped citation(s) to papers not in the evidence: {', '.join(sorted(bad))}")
-                body = drop_keys(body, bad)
-            good = [k for k in sentence.keys if k in known]
-            if not good:
-                problems.append(f"uncited sentence: {body[:80]}")
-                body = body.rstrip(".") + f" {UNCITED}."
-            cited += [k for k in good if k not in cited]
-            kept.append(body)
-        if not cited:  # nothing the model said is tied to the evidence: that is not an answer
-            if draft.strip() and ABSTAIN_MARKER.lower() not in draft.lower():
+        """The citation gate (only evidence the model saw may be cited), then detect abstention."""
+        gated = gate(draft, list(known), abstain_marker=ABSTAIN_MARKER)
+        problems = gated.problems
+        if not gated.cited:  # nothing the model said is tied to the evidence: that is not an answer
+            if draft.strip() and not gated.abstained:
                 problems.append("the model's answer cited none of the evidence")
             return Answer(question, ABSTENTION, [], evidence, Usage(), abstained=True, problems=problems,
                           queries=queries, draft=draft)
-        citations = [Citation(k, known[k].title, known[k].year) for k in cited]
-        return Answer(question, " ".join(kept), citations, evidence, Usage(), problems=problems, queries=queries, draft=draft)
+        citations = [Citation(k, known[k].title, known[k].year) for k in gated.cited]
+        return Answer(question, gated.text, citations, evidence, Usage(), problems=problems, queries=queries, draft=draft)

@@ -10,7 +10,6 @@ CITE_GROUP = re.compile(r"\[([^\[\]]*@[^\[\]]+)\]")
 CITE_KEY = re.compile(r"@([A-Za-z0-9_][\w:.#$%&\-+?<>~/]*[\w])|@([A-Za-z0-9_])")
 # What the ask loop appends to a sentence that cites nothing (and what the verifier strips again).
 UNCITED = "[citation needed]"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])")
 
 
 @dataclass
@@ -50,29 +49,6 @@ def normalize(text: str, known: list[str]) -> str:
     text = re.sub(r"\(\s*(@[^()]+)\)", lambda m: bare(m) if "@" in m.group(1) else m.group(0), text)
     text = re.sub(r"\[([^\[\]@]+)\]", bare, text)  # [key] without @
     return re.sub(r"\[([^\[\]]*@[^\[\]]+)\]", lambda m: "[" + "; ".join("@" + k for k in keys_in(m.group(1))) + "]", text)
-
-
-def split_sentences(text: str) -> list[CitedSentence]:
-    """Sentences with the keys each one cites.
-
-    Models place citations three ways: `claim [@a].`, `claim. [@a]`, and (small models, often)
-    `[@a] says that claim.` A citation group standing between two sentences goes to the next sentence
-    when that one has no citation of its own, else to the previous one.
-    """
-    pieces = [p.strip() for p in _SENTENCE_END.split(re.sub(r"([.!?])(\[[^\[\]]*@)", r"\1 \2", text.strip())) if p.strip()]
-    out: list[CitedSentence] = []
-    for piece in pieces:
-        lead = re.match(r"^((?:\[[^\[\]]*@[^\[\]]+\]\s*)+)(.*)$", piece, re.S)
-        if lead and out and (not lead.group(2).strip() or parse_keys(lead.group(2))):
-            # A citation group alone, or before a sentence citing something else: it closes the previous one.
-            previous = out[-1]
-            previous.text = f"{previous.text} {lead.group(1).strip()}"
-            previous.keys += [k for k in parse_keys(lead.group(1)) if k not in previous.keys]
-            piece = lead.group(2).strip()
-            if not piece:
-                continue
-        out.append(CitedSentence(piece, parse_keys(piece)))
-    return out
 
 
 def drop_keys(sentence: str, bad: set[str]) -> str:

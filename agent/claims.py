@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
 
-from agent.citations import CITE_GROUP, CITE_KEY, keys_in
+from agent.citations import CITE_GROUP, CITE_KEY, CitedSentence, keys_in, parse_keys
 
 # [1], [1, 3], [1-3], but not the link [1](url)
 _NUM = r"\[(\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*)\](?!\()"
@@ -21,6 +21,8 @@ _END = re.compile(r"[.!?][\"'”’)*_]*")
 _OPENERS = "\"'“‘*_`"
 _ABBREV = {"al", "fig", "figs", "vs", "sec", "secs", "eq", "eqs", "cf", "approx", "resp", "vol", "p", "pp", "ch",
            "tab", "ref", "refs", "no", "dr", "prof", "mr", "mrs", "ms", "st", "jr", "viz", "ca"}  # fmt: skip
+# Sections of a generated survey that hold no prose claims: a table of results, the verification appendix.
+_SKIP_NAME = re.compile(r"(?:\d+(?:\.\d+)*\.?\s+)?(?:appendix\b.*|comparison table)", re.IGNORECASE)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?(?:\s+#+)?\s*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
@@ -129,11 +131,26 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans]
 
 
+def cited_sentences(text: str) -> list[CitedSentence]:
+    """Sentences of generated text with the keys each cites: the one splitter for drafts and answers.
+
+    Abbreviation-aware ("et al. 2024", "e.g.", "Fig. 3" do not end a sentence); a citation group right
+    after a sentence's full stop, or glued to it, belongs to that sentence. Lines are paragraphs;
+    list bullets are dropped.
+    """
+    out: list[CitedSentence] = []
+    for line in text.splitlines():
+        line = _BULLET.sub("", line, count=1).strip() if _BULLET.match(line) else line.strip()
+        for a, b in sentence_spans(line):
+            out.append(CitedSentence(line[a:b], parse_keys(line[a:b])))
+    return out
+
+
 def _scan(lines: list[str]) -> tuple[list[tuple[str, list[tuple[int, str]]]], dict[str, str]]:
     """Paragraph/list-item blocks as (section, [(line number, text)]), and the numbered references."""
     blocks: list[tuple[str, list[tuple[int, str]]]] = []
     entries: dict[str, list[str]] = {}
-    section, fence, ref_level = "", "", 0
+    section, fence, ref_level, skip_level = "", "", 0, 0
     block: list[tuple[int, str]] | None = None
     entry: list[str] | None = None
     start = 0
@@ -155,6 +172,9 @@ def _scan(lines: list[str]) -> tuple[list[tuple[str, list[tuple[int, str]]]], di
             title = re.sub(r"\s*\{[^}]*\}$", "", (atx.group(2) or "") if atx else bare)
             section, block, entry = plain(title), None, None
             ref_level = level if _REFS_NAME.fullmatch(section) else (0 if level <= ref_level else ref_level)
+            skip_level = level if _SKIP_NAME.fullmatch(section) else (0 if level <= skip_level else skip_level)
+            continue
+        if skip_level:
             continue
         if not bare or _RULE.match(raw):
             block = entry = None

@@ -60,21 +60,7 @@ def ingest(
         report = agent.ingest(paths, format=format, progress=progress)
     rejected = report.rejected
     if as_json:
-        _print_json(
-            {
-                "new": report.new,
-                "updated": report.updated,
-                "duplicate": report.duplicate,
-                "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in rejected],
-                "embedded_chunks": report.embedded,
-                "papers_in_store": report.papers_in_store,
-                "files": [
-                    {"path": f.path, "new": f.new, "updated": f.updated, "duplicate": f.duplicate,
-                     "unchanged": f.unchanged, "error": f.error}
-                    for f in report.files
-                ],
-            }
-        )
+        _print_json(report.to_dict())
     else:
         out = _console()
         for f in report.files:
@@ -131,11 +117,7 @@ def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
         found = Catalog(catalog_path, create=False).papers()
     if as_json:
-        _print_json([
-            {"key": p.key, "title": p.title, "year": p.year, "source": p.source, "authors": p.authors,
-             "arxiv_id": p.arxiv_id, "doi": p.doi, "url": p.url, "abstract_truncated": p.abstract_truncated}
-            for p in found
-        ])
+        _print_json([p.listing_dict() for p in found])
         return
     out = _console()
     if not found:
@@ -332,8 +314,154 @@ def evaluate(
     out.print(f"{result['pairs_per_s']} pairs/s ({seconds:.1f} s) · cost ${result['cost_usd']:.4f}")
 
 
+KeysOpt = Annotated[Optional[list[str]], typer.Option(help="Paper keys (repeat the option, or separate with commas).")]
+
+
+def _keys(values: list[str] | None) -> list[str]:
+    return [k.strip().lstrip("@") for v in values or [] for k in v.split(",") if k.strip()]
+
+
+class _stages:
+    """Stage-by-stage progress lines on stderr: elapsed time, tokens, what is left."""
+
+    def __init__(self, console: Any, enabled: bool) -> None:
+        self.console, self.enabled = console, enabled
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        from rich.markup import escape
+
+        count = f" {event.done}/{event.total}" if event.total else ""
+        left = f" · ~{_duration(event.remaining)} left" if event.remaining else ""
+        self.console.print(f"[dim][{event.elapsed:5.0f}s][/dim] [bold]{event.stage}{count}[/bold] "
+                           f"{escape(event.message)} [dim]· {event.tokens:,} tokens{left}[/dim]")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _show_survey(survey: Any) -> None:
+    from rich.markup import escape
+
+    out = _console()
+    recall, precision = survey.citation_scores()
+    cov = survey.coverage
+    flagged = sum(len(s.flagged) for s in survey.sections)
+    out.print(f"[bold]Wrote {escape(survey.files['markdown'])}[/bold] "
+              f"(+ {escape(Path(survey.files['bib']).name)}, {escape(Path(survey.files['json']).name)})")
+    if "outline" in survey.files:
+        out.print(f"Outline (edit it and pass it back with --outline): {escape(survey.files['outline'])}")
+    out.print(f"{len(survey.cited)} papers cited of {cov['placed']} placed · {survey.claims} sentences checked against "
+              f"the abstracts · citation recall {recall:.2f} · precision {precision:.2f} · {flagged} removed or flagged")
+    for m in cov.get("missing", [])[:10]:
+        out.print(f"[dim]  not cited: @{escape(m['key'])}: {escape(m['reason'])}[/dim]")
+    for key, ok in cov.get("must_cite", {}).items():
+        if not ok:
+            out.print(f"[yellow]  --cite @{escape(key)} could not be covered with a verified sentence[/yellow]")
+    from agent.llm import Usage
+
+    out.print(f"[dim]{Usage(**survey.usage).summary()} · model {escape(survey.model)}[/dim]")
+    caveat = survey.settings.get("judge_caveat")
+    if caveat:
+        out.print(f"[dim]{escape(caveat)}[/dim]")
+
+
+@app.command()
+def write(
+    topic: Annotated[str, typer.Argument(help="What the survey is about, e.g. 'hallucination in multimodal LLMs'.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write (default outputs/<topic>.md).")] = None,
+    papers: Annotated[int, typer.Option("--papers", help="Most papers in the survey.")] = 40,
+    sections: Annotated[Optional[int], typer.Option("--sections", help="Number of themes (default: chosen by silhouette, 2-6).")] = None,
+    outline: Annotated[Optional[Path], typer.Option("--outline", help="A Markdown outline to follow: '## Theme' headings, '- @key' lines.")] = None,
+    include: KeysOpt = None,
+    exclude: KeysOpt = None,
+    model: ModelOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a verified survey of TOPIC from the store: Markdown + BibTeX + JSON, every citation checked."""
+    agent = _agent(store, model=model)
+    survey = agent.write(topic, papers=papers, sections=sections, outline=outline, include=_keys(include),
+                         exclude=_keys(exclude), output=output, fresh=fresh, force=force,
+                         on_progress=_stages(_console(stderr=True), not as_json))
+    if as_json:
+        _print_json(survey.to_dict())
+    else:
+        _show_survey(survey)
+
+
+def _from_draft(path: Path) -> tuple[str, str]:
+    """Title and abstract of a Markdown draft: the first '# ' heading (or front-matter title), the Abstract section."""
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SurveyError(f"{path}: cannot read ({e.__class__.__name__}); pass a UTF-8 Markdown draft") from None
+    title = ""
+    front = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    if front and (m := re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)):
+        title = m.group(1)
+    body = text[front.end():] if front else text
+    if not title and (m := re.search(r"^#\s+(.+)$", body, re.M)):
+        title = m.group(1).strip()
+    abstract = ""
+    m = re.search(r"^#{1,6}\s*abstract\s*$\n(.*?)(?=^#{1,6}\s|\Z)", body, re.M | re.S | re.I)
+    if m:
+        abstract = m.group(1)
+    else:  # the first paragraph after the title
+        after = re.sub(r"^\s*#\s+.+$", "", body, count=1, flags=re.M)
+        abstract = next((p for p in re.split(r"\n\s*\n", after) if p.strip() and not p.lstrip().startswith("#")), "")
+    abstract = " ".join(re.sub(r"^\*\*abstract\.?\*\*:?", "", abstract.strip(), flags=re.I).split())
+    if not title:
+        raise SurveyError(f"{path}: no title found; start the draft with '# Title' or pass --title")
+    if not abstract:
+        raise SurveyError(f"{path}: no abstract found; add an '## Abstract' section or pass --abstract")
+    return title, abstract
+
+
+@app.command("related-work")
+def related_work(
+    title: Annotated[Optional[str], typer.Option("--title", help="Title of your paper.")] = None,
+    abstract: Annotated[Optional[str], typer.Option("--abstract", help="Abstract of your paper.")] = None,
+    draft: Annotated[Optional[Path], typer.Option("--from", help="A Markdown draft: '# Title' and an Abstract section.")] = None,
+    cite: KeysOpt = None,
+    papers: Annotated[int, typer.Option("--papers", help="Most papers discussed.")] = 15,
+    sections: Annotated[Optional[int], typer.Option("--sections", help="Number of paragraphs/themes (default 2-4).")] = None,
+    exclude: KeysOpt = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write.")] = None,
+    model: ModelOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the related-work section of your paper from the store, every --cite key discussed and checked."""
+    if draft is not None:
+        if title or abstract:
+            raise SurveyError("use either --from DRAFT or --title/--abstract, not both")
+        title, abstract = _from_draft(draft)
+    if not title or not abstract:
+        raise SurveyError("pass --title and --abstract of your paper, or --from draft.md")
+    agent = _agent(store, model=model)
+    survey = agent.related_work(title, abstract, cite=_keys(cite), papers=papers, sections=sections,
+                                exclude=_keys(exclude), output=output, fresh=fresh, force=force,
+                                on_progress=_stages(_console(stderr=True), not as_json))
+    if as_json:
+        _print_json(survey.to_dict())
+    else:
+        _show_survey(survey)
+
+
 DEMO_QUERY = "benchmarking very long video understanding"
 DEMO_QUESTION = "What makes very long video understanding hard for multimodal models?"
+DEMO_TOPIC = "long video understanding with multimodal models"
+DEMO_PAPERS = 15
 
 
 @app.command()
@@ -354,6 +482,10 @@ def demo(
     search(DEMO_QUERY, k=3, store=store, year_from=None, year_to=None, source=None, mode="hybrid", as_json=False)
     out.print(f"\n[bold]3. survey ask {DEMO_QUESTION!r}[/bold] (embedded model unless SURVEY_MODEL is set; first start joins the weights)")
     ask(DEMO_QUESTION, model=model, k=None, store=store, as_json=False)
+    out.print(f"\n[bold]4. survey write {DEMO_TOPIC!r} --papers {DEMO_PAPERS}[/bold] (a verified survey; a few minutes "
+              "with the embedded model)")
+    write(DEMO_TOPIC, output=Path("outputs") / "demo-survey.md", papers=DEMO_PAPERS, sections=None, outline=None,
+          include=None, exclude=None, model=model, fresh=False, force=True, store=store, as_json=False)
     out.print(f"\nGo on with: survey chat --store {store}")
 
 

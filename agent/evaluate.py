@@ -13,15 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agent.errors import SurveyError
+from agent.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, Case, Judge  # noqa: F401  (labels re-exported)
 
-if TYPE_CHECKING:
-    from agent.judges import Judge
 
-SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO = "SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"
-LABELS = [SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO]
 _DATASET_LABELS = {
     "SUPPORT": SUPPORTED,
     "CONTRADICT": CONTRADICTED,
@@ -140,10 +136,8 @@ def score(gold: list[str], predicted: list[str]) -> Scores:
     )
 
 
-def run(pairs: list[LabeledPair], judge: "Judge", batch: int = 64, progress: Callable[[int], None] | None = None) -> tuple[Scores, list[str], float]:
+def run(pairs: list[LabeledPair], judge: Judge, batch: int = 64, progress: Callable[[int], None] | None = None) -> tuple[Scores, list[str], float]:
     """The judge's verdict on every pair: scores, the predicted labels, and seconds spent judging."""
-    from agent.judges import Case
-
     predicted: list[str] = []
     started = time.perf_counter()
     for start in range(0, len(pairs), batch):

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.catalog import Catalog
 from agent.chunking import chunk_paper
@@ -62,6 +63,22 @@ class IngestReport:
             if f.error:
                 out.append(Rejection(f.path, f.error))
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `survey ingest --json` (and the MCP tool)."""
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "duplicate": self.duplicate,
+            "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in self.rejected],
+            "embedded_chunks": self.embedded,
+            "papers_in_store": self.papers_in_store,
+            "files": [
+                {"path": f.path, "new": f.new, "updated": f.updated, "duplicate": f.duplicate,
+                 "unchanged": f.unchanged, "error": f.error}
+                for f in self.files
+            ],
+        }
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:

@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from agent import checks
-from agent.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED
 from agent.rationale import candidates, overlap_scores, stems, top_k
 
 if TYPE_CHECKING:
     from agent.llm import LLMClient
     from agent.nli import NLIModel
+
+
+# The verdict vocabulary, shared by judges, reports and benchmarks.
+SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO = "SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"
+LABELS = [SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO]
 
 
 @dataclass

@@ -98,6 +98,26 @@ class Store:
             if progress:
                 progress("keyword index", 1, 1)
 
+    def paper_vectors(self, keys: list[str]) -> dict[str, list[float]] | None:
+        """One vector per paper (its title+abstract chunk), stored or computed; None in a keyword-only store."""
+        if self.embedder is None:
+            return None
+        has_vectors = embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
+        stored = self.vectors.get([f"{k}#abstract" for k in keys]) if has_vectors else {}
+        found = {cid.rsplit("#", 1)[0]: vec for cid, vec in stored.items()}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            from agent.chunking import abstract_text
+
+            papers = [p for p in self.catalog.papers(missing)]
+            for paper, vec in zip(papers, self.embedder.embed([abstract_text(p) for p in papers])):
+                found[paper.key] = vec
+        return found
+
+    def embed_text(self, text: str) -> list[float] | None:
+        """The embedder's vector of a text (a topic, an abstract); None in a keyword-only store."""
+        return self.embedder.embed([text])[0] if self.embedder is not None else None
+
     # --- search -----------------------------------------------------------------------------
     def search(
         self,

@@ -53,6 +53,13 @@ class VectorIndex:
         if ids:
             self.collection.delete(ids=ids)
 
+    def get(self, ids: list[str]) -> dict[str, list[float]]:
+        """Stored vectors of these chunk ids (ids without a vector are left out)."""
+        if not ids:
+            return {}
+        result = self.collection.get(ids=ids, include=["embeddings"])
+        return {cid: [float(x) for x in vec] for cid, vec in zip(result["ids"], result["embeddings"])}
+
     def query(self, vector: list[float], n: int, keys: set[str] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks as (chunk id, cosine similarity); `keys` restricts to those papers."""
         where = {"key": {"$in": sorted(keys)}} if keys is not None else None

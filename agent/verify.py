@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agent.citations import UNCITED
 from agent.claims import Claim, split_claims
 from agent.errors import SurveyError
-from agent.evaluate import CONTRADICTED, SUPPORTED
-from agent.judges import Case, Judge, Verdict, make_judge
+from agent.judges import CONTRADICTED, SUPPORTED, Case, Judge, Verdict, make_judge
 from agent.paper import normalize_title
 from agent.rationale import split_sentences
 

@@ -1,7 +1,8 @@
 """A fake model for deterministic tests: a litellm custom provider, called through the real litellm path.
 
 Model strings: `fake/rules` answers from the evidence in the prompt (cites the first two evidence
-keys, first sentence of each); `fake/abstain` always abstains; `fake/echo` repeats the last user message. Tests can queue exact
+keys, first sentence of each; for the survey writer's prompts, one sentence per paper shown; a theme
+name from the keywords); `fake/abstain` always abstains; `fake/echo` repeats the last user message. Tests can queue exact
 replies or exceptions in `FAKE.script`; those are served first, in order, whatever the model string.
 """
 
@@ -50,12 +51,19 @@ class FakeLLM(CustomLLM):
         if prompt.startswith("Rewrite this question"):
             question = prompt.split("Question:", 1)[1].strip().splitlines()[0]
             return " ".join(w for w in re.findall(r"\w+", question) if len(w) > 3)[:80]
+        if prompt.startswith("These papers form one theme"):
+            words = prompt.split("Their most distinctive words:", 1)[1].split(".")[0].split(",")
+            return " ".join(w.strip() for w in words[:2]).capitalize()
+        if 'starting with "Our work"' in prompt:
+            return "Our work builds on these papers and asks what they leave open."
         everything = "\n".join(m["content"] for m in messages)
         found = EVIDENCE.findall(everything)
         if not found:
             return "NOT IN STORE"
         sentences = []
-        for key, _title, text in found[:2]:
+        # Survey prompts ask for one sentence per paper shown; answers cite the first two.
+        every = "one sentence about each paper" in prompt or "one sentence per paper" in prompt
+        for key, _title, text in found if every else found[:2]:
             first = re.split(r"(?<=[.!?])\s", text)[0].rstrip(".")
             sentences.append(f"{first} [@{key}].")
         return " ".join(sentences)

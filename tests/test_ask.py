@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
 from agent.ask import ABSTENTION, UNCITED, Conversation
-from agent.citations import normalize, parse_keys, split_sentences
+from agent.citations import normalize, parse_keys
+from agent.claims import cited_sentences
 from agent.cli import app
 from agent.errors import EmptyStoreError
 
@@ -19,9 +20,34 @@ from agent.errors import EmptyStoreError
 def test_citation_parsing_single_and_grouped() -> None:
     text = "Long videos are hard [@InfiniBench]. Both agree [@Video-MME; @InfiniBench]. None here."
     assert parse_keys(text) == ["InfiniBench", "Video-MME"]
-    sentences = split_sentences(text)
+    sentences = cited_sentences(text)
     assert [s.keys for s in sentences] == [["InfiniBench"], ["Video-MME", "InfiniBench"], []]
     assert parse_keys("see [@a, @b] and [@mPLUG-Owl]") == ["a", "b", "mPLUG-Owl"]
+
+
+@pytest.mark.parametrize(
+    "draft, expected",
+    [
+        ("Smith et al. 2024 report 76-minute videos [@a]. Memory helps [@b].",
+         [("Smith et al. 2024 report 76-minute videos [@a].", ["a"]), ("Memory helps [@b].", ["b"])]),
+        ("Benchmarks (e.g. InfiniBench) are long [@a]. See Fig. 3 for the trend [@b].",
+         [("Benchmarks (e.g. InfiniBench) are long [@a].", ["a"]), ("See Fig. 3 for the trend [@b].", ["b"])]),
+        ("Models forget early frames. [@a] Memory banks fix this [@b].",
+         [("Models forget early frames. [@a]", ["a"]), ("Memory banks fix this [@b].", ["b"])]),
+    ],
+)
+def test_generated_text_splits_like_the_verifier(draft: str, expected: list) -> None:
+    """One abbreviation-aware splitter for answers and drafts: no "Smith et al [citation needed]."."""
+    assert [(s.text, s.keys) for s in cited_sentences(draft)] == expected
+
+
+def test_gate_keeps_et_al_sentences_whole() -> None:
+    from agent.check import gate
+
+    gated = gate("Smith et al. 2024 report 76-minute videos [@a]. Invented [@zzz].", ["a"])
+    assert gated.text.startswith("Smith et al. 2024 report 76-minute videos [@a].")
+    assert "[citation needed]" not in gated.text.split(".")[0] and gated.cited == ["a"]
+    assert "zzz" not in gated.text and gated.text.endswith("Invented [citation needed].")
 
 
 def test_near_miss_citations_are_normalized() -> None:

@@ -1,0 +1,95 @@
+"""Evidence: which papers, and which sentences of their abstracts, a model is shown.
+
+Shared by `ask` and the survey writer: code retrieves and picks short evidence, the model only writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.rationale import split_sentences, stems
+from agent.search import SearchHit
+from agent.templates import render
+
+if TYPE_CHECKING:
+    from agent.llm import LLMClient
+    from agent.settings import Settings
+    from agent.store import Store
+
+
+@dataclass
+class Evidence:
+    """Sentences of one paper's abstract put in front of the model."""
+
+    key: str
+    title: str
+    year: int | None
+    text: str
+    score: float
+
+
+@dataclass
+class Retrieval:
+    """What one retrieval found: hits, the evidence chosen from them, and the queries run."""
+
+    hits: list[SearchHit]
+    evidence: list[Evidence]
+    queries: list[str] = field(default_factory=list)
+
+
+def coverage(question: str, evidence: list[Evidence]) -> float:
+    """Share of the question's content words that occur somewhere in the evidence."""
+    wanted = stems(question)
+    if not wanted:
+        return 1.0
+    have: set[str] = set()
+    for e in evidence:
+        have |= stems(f"{e.title} {e.text}")
+    return len(wanted & have) / len(wanted)
+
+
+def best_sentences(text: str, query: str, n: int) -> list[str]:
+    """The `n` sentences of an abstract sharing most content words with the query, in abstract order."""
+    wanted = stems(query)
+    sentences = split_sentences(text)
+    scored = sorted(range(len(sentences)), key=lambda i: (-len(stems(sentences[i]) & wanted), i))
+    return [sentences[i] for i in sorted(scored[:n])]
+
+
+def select_evidence(question: str, hits: list[SearchHit], store: "Store", settings: "Settings") -> list[Evidence]:
+    """Per paper, the abstract sentences sharing most words with the question, within a token budget."""
+    chosen: list[Evidence] = []
+    budget = settings.evidence_tokens * 4  # ~4 characters per token
+    for hit in hits:
+        paper = store.catalog.get(hit.key)
+        if paper is None or not paper.abstract:
+            continue
+        text = " ".join(best_sentences(paper.abstract, question, settings.evidence_sentences))
+        if len(text) > budget and chosen:
+            break
+        chosen.append(Evidence(hit.key, paper.title, paper.year, text[:budget], hit.score))
+        budget -= len(text) + len(paper.title) + 20
+        if budget <= 0:
+            break
+    return chosen
+
+
+def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: str, k: int, context: str = "") -> Retrieval:
+    """Search; if the evidence covers too little of the question, reformulate once and search again."""
+    query = f"{context} {question}".strip()
+    queries = [query]
+    hits = store.search(query, k)
+    evidence = select_evidence(question, hits, store, settings)
+    if settings.reformulate and coverage(question, evidence) < 0.5:
+        prompt = render("reformulate", question=question, context=context)
+        rewritten = llm.complete([{"role": "user", "content": prompt}], max_tokens=32).text
+        rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
+        if rewritten and rewritten.lower() != query.lower():
+            queries.append(rewritten)
+            merged = {h.key: h for h in store.search(rewritten, k)}
+            for h in hits:
+                merged.setdefault(h.key, h)
+            hits = list(merged.values())[:k]
+            evidence = select_evidence(f"{question} {rewritten}", hits, store, settings)
+    return Retrieval(hits, evidence, queries)

@@ -1,0 +1,121 @@
+"""Paper cards, made by code: 2-3 abstract sentences (problem / method / result) and what can be pulled out.
+
+A weak model writes well from a short, well-chosen card; it invents when shown a whole abstract.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.paper import Paper
+from agent.rationale import split_sentences, stems
+from agent.survey.models import PaperCard
+
+# Cue words per role; a sentence's role score is its cue hits plus its overlap with the topic.
+_CUES = {
+    "problem": r"\b(challeng\w*|problem\w*|limit(?:ed|ation\w*)|lack\w*|however|despite|remain\w*|struggl\w*|gap|"
+               r"difficult\w*|hard|suffer\w*|existing|bottleneck\w*|fail\w*|costly|expensive|underexplored|unclear)\b",
+    "method": r"\b(we (?:propose|introduce|present|develop|design|build|construct|curate|study|investigate|formulate)|"
+              r"this (?:paper|work)|our (?:method|approach|framework|model|benchmark|dataset)|framework|pipeline|"
+              r"architecture|approach|benchmark|dataset)\b",
+    "result": r"\b(results?|outperform\w*|achiev\w*|improv\w*|show(?:s|ed)? that|experiments?|state-of-the-art|"
+              r"sota|surpass\w*|gains?|accuracy|reduc\w*|demonstrat\w*|evaluat\w*)\b|\d+(?:\.\d+)?\s?%",
+    "limitation": r"\b(remain\w*|still|open|future|limitation\w*|struggl\w*|challeng\w*|gap|fall short|far from|"
+                  r"lag\w*|fail\w*)\b",
+}
+_METRICS = ["accuracy", "F1", "BLEU", "ROUGE", "METEOR", "CIDEr", "mAP", "AUC", "AUROC", "recall", "precision",
+            "FID", "CLIPScore", "perplexity", "success rate", "win rate", "WER", "exact match", "pass@1", "mIoU",
+            "PSNR", "SSIM", "LPIPS", "FVD", "hallucination rate", "latency", "throughput", "speedup", "error rate"]
+_METRIC = re.compile(r"(?<![\w@])(" + "|".join(re.escape(m) for m in _METRICS) + r")(?![\w])", re.IGNORECASE)
+# A number with its unit, never cut inside: 42.72%, 3.5x, 108.2K, 76.34 minutes, 2.71 out of 5.
+_NUMBER = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)*\s?(?:%|×|x(?![a-z])|[KMB](?![a-z])|\s(?:out of|of)\s\d+(?:\.\d+)?|"
+    r"\s(?:points?|pp|minutes|hours|seconds|frames|tokens|times|fps|languages|tasks|samples|videos|images)\b)?)"
+)
+_NAME = re.compile(r"\b([A-Z][A-Za-z]*[A-Z0-9][\w\-]*|[A-Z]{2,}[\w\-]*)\b")
+_DATASET_CUE = re.compile(r"\b(benchmarks?|datasets?|corpus|corpora|suite|leaderboard)\b", re.IGNORECASE)
+
+
+def _score(sentence: str, role: str, topic: set[str]) -> float:
+    cues = len(re.findall(_CUES[role], sentence, flags=re.IGNORECASE))
+    overlap = len(stems(sentence) & topic) / (len(topic) or 1)
+    return min(cues, 3) + overlap
+
+
+def _pick(sentences: list[str], role: str, topic: set[str], taken: set[int], prefer: range | None = None) -> int | None:
+    """The best free sentence for a role (ties: earlier sentences; `prefer` breaks ties toward a position)."""
+    best, best_score = None, 0.0
+    for i, s in enumerate(sentences):
+        if i in taken or len(s) < 25:
+            continue
+        score = _score(s, role, topic) + (0.25 if prefer is not None and i in prefer else 0.0)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def datasets_in(text: str) -> list[str]:
+    """Names (CamelCase or acronyms) standing near "benchmark"/"dataset" words."""
+    found: list[str] = []
+    for sentence in split_sentences(text):
+        if not _DATASET_CUE.search(sentence):
+            continue
+        for cue in _DATASET_CUE.finditer(sentence):
+            window = sentence[max(0, cue.start() - 60): cue.end() + 60]
+            for name in _NAME.findall(window):
+                if len(name) > 2 and name.upper() not in {"LLM", "LLMS", "MLLM", "MLLMS", "LMM", "LMMS", "AI", "SOTA"} \
+                        and name not in found:
+                    found.append(name)
+    return found[:4]
+
+
+def headline(text: str) -> str:
+    """The first number of a result sentence with the words that say what it measures."""
+    for sentence in split_sentences(text):
+        if not re.search(_CUES["result"], sentence, flags=re.IGNORECASE):
+            continue
+        for number in _NUMBER.finditer(sentence):
+            value = number.group(1).strip()
+            if not re.search(r"[%×xKMB]|\s", value) and not _METRIC.search(sentence):
+                continue  # a bare number ("3 tasks" aside) without a metric says nothing on its own
+            words = sentence[number.end():].split()[:4]
+            words = [w.strip(",;:().") for w in words]
+            tail = []
+            for w in words:
+                if not w or w.lower() in {"and", "while", "which", "but", "with", "compared", "than", "in"}:
+                    break
+                tail.append(w)
+            return " ".join([value, *tail]).strip()
+    return ""
+
+
+def make_card(paper: Paper, topic: str) -> PaperCard:
+    """The card of one paper: problem / method / result sentences chosen by cue words and topic overlap."""
+    sentences = split_sentences(paper.abstract or "")
+    topic_stems = stems(topic)
+    taken: set[int] = set()
+    roles: dict[str, str] = {}
+    n = len(sentences)
+    for role, prefer in (("method", range(0, max(1, n // 2) + 1)), ("result", range(n // 2, n)),
+                         ("problem", range(0, 2))):
+        i = _pick(sentences, role, topic_stems, taken, prefer)
+        if i is not None:
+            taken.add(i)
+            roles[role] = sentences[i]
+    if not roles and sentences:
+        roles["method"] = sentences[0]
+    limitation = ""
+    for s in sentences:
+        if re.search(_CUES["limitation"], s, flags=re.IGNORECASE) and len(s) >= 25:
+            limitation = s
+            if s not in roles.values():
+                break
+    text = paper.abstract or ""
+    return PaperCard(
+        key=paper.key, title=paper.title, year=paper.year, venue=paper.venue, authors=list(paper.authors),
+        problem=roles.get("problem", ""), method=roles.get("method", ""), result=roles.get("result", ""),
+        limitation=limitation, datasets=datasets_in(text),
+        metrics=list(dict.fromkeys(m.group(1) for m in _METRIC.finditer(text)))[:4],
+        numbers=list(dict.fromkeys(m.group(1).strip() for m in _NUMBER.finditer(text) if re.search(r"\D", m.group(1))))[:6],
+        headline=headline(text), truncated=paper.abstract_truncated,
+    )

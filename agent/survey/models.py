@@ -1,0 +1,186 @@
+"""Typed results of each survey stage. Every one round-trips through JSON, so a run can resume."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """A dataclass from its `asdict` form (nested types are rebuilt by the callers that know them)."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Scope:
+    """The papers a survey is about, and how they were found."""
+
+    topic: str
+    queries: list[str]
+    keys: list[str]  # most relevant first
+    relevance: dict[str, float]  # key -> relevance to the topic (0..1)
+    sources: dict[str, int]  # source file name -> papers kept from it
+    candidates: int = 0  # papers the searches returned before the relevance floor
+    below_floor: int = 0
+    pinned: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PaperCard:
+    """What code can say about one paper from its metadata and abstract: the only thing the model sees."""
+
+    key: str
+    title: str
+    year: int | None
+    venue: str | None
+    authors: list[str]
+    problem: str = ""
+    method: str = ""
+    result: str = ""
+    limitation: str = ""  # a sentence naming what remains hard, when the abstract has one
+    datasets: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    headline: str = ""  # the result phrase with a number, for the comparison table
+    truncated: bool = False
+
+    @property
+    def sentences(self) -> list[str]:
+        """Problem, method, result: the 2-3 abstract sentences shown to the model, without repeats."""
+        out: list[str] = []
+        for s in (self.problem, self.method, self.result):
+            if s and s not in out:
+                out.append(s)
+        return out
+
+
+@dataclass
+class Theme:
+    """One section of the outline: a name and the papers placed under it."""
+
+    name: str
+    keys: list[str]
+    keywords: list[str] = field(default_factory=list)
+    named_by: str = "model"  # model | keywords | user
+
+
+@dataclass
+class Outline:
+    themes: list[Theme]
+    k_tried: dict[str, float] = field(default_factory=dict)  # number of themes -> silhouette score
+    source: str = "clusters"  # clusters | user outline file
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Outline":
+        return cls([from_dict(Theme, t) for t in data["themes"]], data.get("k_tried", {}), data.get("source", "clusters"))
+
+
+@dataclass
+class Sentence:
+    """One sentence of the survey, with its citations and what the verifier said."""
+
+    text: str  # as rendered, with [@key] citations
+    claim: str  # the text judged (citations removed)
+    keys: list[str]
+    status: str  # supported | unsupported | contradicted | uncited | position
+    kind: str = "paper"  # paper | comparison | open_problem | position
+    repair: str = ""
+    group: int = 0  # drafting group within its section (one paragraph each)
+    relevant: list[str] = field(default_factory=list)  # citations that count as relevant (ALCE precision)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)  # key, label, score, evidence
+
+
+@dataclass
+class Section:
+    """A drafted section: its sentences (after gate, verification and repair) and how they fared."""
+
+    title: str
+    kind: str  # introduction | theme | open_problems | conclusion
+    keys: list[str] = field(default_factory=list)  # papers placed here
+    keywords: list[str] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    text: str = ""  # code-written prose (introduction, conclusion) shown before the sentences
+    flagged: list[dict[str, Any]] = field(default_factory=list)  # removed or marked sentences, with why
+    claims: int = 0  # sentences judged
+    citation_recall: float = 1.0
+    citation_precision: float = 1.0
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Section":
+        section = from_dict(cls, data)
+        section.sentences = [from_dict(Sentence, s) for s in data.get("sentences", [])]
+        return section
+
+    @property
+    def cited(self) -> list[str]:
+        return list(dict.fromkeys(k for s in self.sentences for k in s.keys))
+
+
+@dataclass
+class Survey:
+    """A written survey or related-work section: what the Markdown, BibTeX and JSON are made from."""
+
+    kind: str  # survey | related-work
+    topic: str
+    title: str
+    created: str
+    model: str
+    settings: dict[str, Any]
+    scope: Scope
+    sections: list[Section]
+    references: list[dict[str, Any]]  # cited papers only, in order of first citation (Paper.to_dict)
+    table: list[dict[str, Any]] = field(default_factory=list)  # comparison table rows (surveys)
+    coverage: dict[str, Any] = field(default_factory=dict)  # placed, cited, missing: [{key, reason}]
+    usage: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    abstract: str = ""  # related-work: the user's abstract
+    outline_file: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # kind -> path, once written
+
+    @property
+    def cited(self) -> list[str]:
+        """Every cited key, in order of first citation."""
+        return list(dict.fromkeys(k for s in self.sections for k in s.cited))
+
+    @property
+    def claims(self) -> int:
+        return sum(s.claims for s in self.sections)
+
+    def citation_scores(self) -> tuple[float, float]:
+        """Claim-weighted citation recall and precision over all sections."""
+        judged = [s for s in self.sections if s.claims]
+        total = sum(s.claims for s in judged)
+        if not total:
+            return 1.0, 1.0
+        recall = sum(s.citation_recall * s.claims for s in judged) / total
+        precision = sum(s.citation_precision * s.claims for s in judged) / total
+        return recall, precision
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole structure, as written to the `.json` file and printed by `--json`."""
+        data = asdict(self)
+        recall, precision = self.citation_scores()
+        data["verification"] = {"claims": self.claims, "citation_recall": round(recall, 4),
+                                "citation_precision": round(precision, 4), "cited_papers": len(self.cited)}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Survey":
+        survey = from_dict(cls, data)
+        survey.scope = from_dict(Scope, data["scope"])
+        survey.sections = [Section.from_dict(s) for s in data["sections"]]
+        return survey
+
+    def to_markdown(self) -> str:
+        from agent.survey.render import markdown
+
+        return markdown(self)
+
+    def to_bibtex(self) -> str:
+        from agent.survey.render import bibtex
+
+        return bibtex(self)

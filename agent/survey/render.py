@@ -1,0 +1,129 @@
+"""A `Survey` as Markdown (Jinja2 template), BibTeX (bibtexparser, as the ingester reads it) and JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from agent.templates import render
+
+if TYPE_CHECKING:
+    from agent.survey.models import Section, Survey
+
+_EMPTY_OK = {"introduction", "conclusion"}  # code-written sections may hold no verified sentence
+
+
+def authors_short(authors: list[str]) -> str:
+    """"A, B and C" up to three authors, else "A et al."."""
+    if not authors:
+        return ""
+    if len(authors) > 3:
+        return f"{authors[0]} et al."
+    return ", ".join(authors[:-1]) + (" and " if len(authors) > 1 else "") + authors[-1]
+
+
+def reference_text(paper: dict[str, Any]) -> str:
+    """One reference in one style: Authors (Year). Title. Venue. arXiv/DOI/URL."""
+    parts = []
+    who = authors_short(paper.get("authors") or [])
+    year = paper.get("year")
+    if who:
+        parts.append(f"{who} ({year})." if year else f"{who}.")
+    elif year:
+        parts.append(f"({year}).")
+    parts.append(f"*{paper['title'].rstrip('.')}*.")
+    if paper.get("venue"):
+        parts.append(f"{paper['venue'].rstrip('.')}.")
+    if paper.get("arxiv_id"):
+        parts.append(f"arXiv:{paper['arxiv_id']}.")
+    elif paper.get("doi"):
+        parts.append(f"doi:{paper['doi']}.")
+    elif paper.get("url"):
+        parts.append(f"<{paper['url']}>")
+    return " ".join(parts)
+
+
+def _cell(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).replace("|", "\\|").strip() or "—"
+
+
+def _paragraphs(section: "Section") -> list[str]:
+    """Sentences grouped into paragraphs: one per drafting group, comparison sentence last."""
+    groups: dict[int, list[str]] = {}
+    for s in section.sentences:
+        groups.setdefault(s.group, []).append(s.text)
+    return [" ".join(texts) for _, texts in sorted(groups.items())]
+
+
+def appendix_rows(survey: "Survey") -> list[dict[str, Any]]:
+    return [{"title": s.title, "claims": s.claims, "kept": len(s.sentences), "recall": s.citation_recall,
+             "precision": s.citation_precision, "flagged": s.flagged} for s in survey.sections if s.claims or s.flagged]
+
+
+def markdown(survey: "Survey") -> str:
+    """The survey as Markdown: front matter, numbered sections, table, references, verification appendix."""
+    sections = []
+    for n, s in enumerate(survey.sections, 1):
+        bullets = [x.text for x in s.sentences] if s.kind in ("introduction", "conclusion") else []
+        sections.append({
+            "number": f"{n}. " if survey.kind == "survey" else "",
+            "title": s.title, "text": s.text,
+            "paragraphs": [] if bullets else _paragraphs(s), "bullets": bullets,
+            "empty": not s.sentences and s.kind not in _EMPTY_OK,
+        })
+    rows = appendix_rows(survey)
+    recall, precision = survey.citation_scores()
+    totals = {"claims": survey.claims, "kept": sum(len(s.sentences) for s in survey.sections if s.kind not in _EMPTY_OK),
+              "recall": recall, "precision": precision, "flagged": sum(len(s.flagged) for s in survey.sections)}
+    table = [{"paper": _cell(f"{r['title']} (`{r['key']}`)"), "year": _cell(r.get("year") or ""),
+              "task": _cell(r.get("task", "")), "headline": _cell(r.get("headline", ""))} for r in survey.table]
+    bib = survey.files.get("bib", "").rsplit("/", 1)[-1] or "references.bib"
+    return render(
+        "survey.md",
+        title=survey.title, created=survey.created, kind=survey.kind, model=survey.model,
+        judge=survey.settings.get("judge", ""), caveat=survey.settings.get("judge_caveat", ""),
+        n_papers=len(survey.scope.keys), bib_name=bib, sections=sections, table=table,
+        references=[{"key": p["key"], "text": reference_text(p)} for p in survey.references],
+        appendix=rows, totals=totals, coverage=survey.coverage, queries=survey.scope.queries,
+        candidates=survey.scope.candidates, below_floor=survey.scope.below_floor, usage=survey.usage,
+        seconds=survey.timings.get("total", 0.0),
+    ) + "\n"
+
+
+def _bib_value(text: str) -> str:
+    """A field value BibTeX and LaTeX both accept: balanced braces, special characters escaped."""
+    text = re.sub(r"\s+", " ", text).replace("{", "").replace("}", "")
+    return re.sub(r"(?<!\\)([&%#_$])", r"\\\1", text)
+
+
+def bibtex(survey: "Survey") -> str:
+    """One entry per cited paper, entry key = citation key, written with bibtexparser."""
+    import bibtexparser
+    from bibtexparser.model import Entry, Field
+
+    library = bibtexparser.Library()
+    for paper in survey.references:
+        fields = [Field("title", "{" + _bib_value(paper["title"]) + "}")]  # inner braces keep capitals
+        if paper.get("authors"):
+            fields.append(Field("author", " and ".join(_bib_value(a) for a in paper["authors"])))
+        if paper.get("year"):
+            fields.append(Field("year", str(paper["year"])))
+        entry_type = "misc"
+        if paper.get("venue"):
+            entry_type = "article"
+            fields.append(Field("journal", _bib_value(paper["venue"])))
+        if paper.get("arxiv_id"):
+            fields += [Field("eprint", paper["arxiv_id"]), Field("archiveprefix", "arXiv")]
+        if paper.get("doi"):
+            fields.append(Field("doi", paper["doi"]))
+        if paper.get("url"):
+            fields.append(Field("url", paper["url"]))
+        if paper.get("abstract"):
+            fields.append(Field("abstract", _bib_value(paper["abstract"])))
+        library.add(Entry(entry_type, paper["key"], fields))
+    return bibtexparser.write_string(library)
+
+
+def to_json(survey: "Survey") -> str:
+    return json.dumps(survey.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,503 @@
+"""The survey pipeline: scope -> cards -> outline -> draft (attribute-first) -> check -> render.
+
+Each stage's result is saved in the run folder beside the output, keyed by a hash of its inputs; a
+rerun of the same command reuses what is done and goes on from there.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import SurveyError
+from agent.survey.cards import make_card
+from agent.survey.draft import Drafter, GroupDraft, groups_of
+from agent.survey.models import Outline, PaperCard, Scope, Section, Sentence, Survey, from_dict
+from agent.survey.outline import make_outline, outline_markdown, parse_outline
+from agent.survey.render import bibtex, to_json
+from agent.survey.scope import find_scope, key_phrases
+from agent.survey.state import RunState, write_atomic
+from agent.templates import render
+
+if TYPE_CHECKING:
+    from agent.llm import LLMClient
+    from agent.settings import Settings
+    from agent.store import Store
+
+
+@dataclass
+class ProgressEvent:
+    """What the writer is doing, for a progress display (the CLI prints it on stderr)."""
+
+    stage: str  # scope | outline | draft | open_problems | related | write
+    message: str
+    done: int = 0
+    total: int = 0
+    elapsed: float = 0.0
+    tokens: int = 0
+    remaining: float | None = None  # estimated seconds left, when known
+
+
+OnProgress = Callable[[ProgressEvent], None]
+
+
+def slug(text: str, limit: int = 60) -> str:
+    from agent.paper import ascii_fold
+
+    words = re.findall(r"[a-z0-9]+", ascii_fold(text).lower())
+    out = "-".join(words)[:limit].rstrip("-")
+    return out or "survey"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class SurveyWriter:
+    """Writes surveys and related-work sections from one store with one LLM client."""
+
+    def __init__(self, store: "Store", settings: "Settings", llm: "LLMClient", on_progress: OnProgress | None = None) -> None:
+        from agent.check import Checker
+
+        self.store, self.settings, self.llm = store, settings, llm
+        self.checker = Checker(store, settings, llm)
+        self.on_progress = on_progress
+        self._started = time.perf_counter()
+        self._tokens_before = 0
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _emit(self, stage: str, message: str, done: int = 0, total: int = 0, remaining: float | None = None) -> None:
+        if self.on_progress is not None:
+            tokens = self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens - self._tokens_before
+            self.on_progress(ProgressEvent(stage, message, done, total, time.perf_counter() - self._started, tokens, remaining))
+
+    def _output(self, output: str | Path | None, default_name: str, force: bool) -> Path:
+        """The Markdown path; refuses to overwrite a file this tool did not write as it is now."""
+        path = Path(output) if output else Path("outputs") / f"{default_name}.md"
+        if path.suffix.lower() != ".md":
+            path = path.with_name(path.name + ".md")
+        if path.exists() and path.is_dir():
+            raise SurveyError(f"{path} is a directory; pass -o with a file name ending in .md")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SurveyError(f"cannot create the folder {path.parent} ({exc.strerror}); pass -o with a writable path") from None
+        if path.exists() and not force:
+            manifest = self._run_folder(path) / "written.json"
+            ours = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("sha256") == _sha(path)
+            if not ours:
+                raise SurveyError(f"{path} already exists and was not written by this command as it is now; "
+                                  "pass -o another path, or --force to overwrite it")
+        probe = path.parent / f".{path.name}.probe"
+        try:
+            probe.write_text("", encoding="utf-8")
+            probe.unlink()
+        except OSError as exc:
+            raise SurveyError(f"cannot write to {path.parent} ({exc.strerror}); pass -o with a writable path") from None
+        return path
+
+    @staticmethod
+    def _run_folder(path: Path) -> Path:
+        return path.with_name(path.stem + ".run")
+
+    def _check_store(self) -> None:
+        if not self.store.exists() or self.store.catalog.count() == 0:
+            raise SurveyError(f"the store {self.store.root} has no papers yet; run `survey ingest PATH` first")
+
+    def _cards(self, state: RunState, scope: Scope, topic: str) -> dict[str, PaperCard]:
+        inputs = {"keys": scope.keys, "topic": topic, "generation": self.store.catalog.generation}
+        saved = state.load("cards", inputs)
+        if saved is not None:
+            return {c["key"]: from_dict(PaperCard, c) for c in saved}
+        papers = self.store.catalog.papers(scope.keys)
+        cards = [make_card(p, topic) for p in papers if p.abstract]
+        state.save("cards", inputs, [asdict(c) for c in cards])
+        return {c.key: c for c in cards}
+
+    def _outline(self, state: RunState, cards: dict[str, PaperCard], topic: str, sections: int | None,
+                 k_range: tuple[int, int], user_outline: Outline | None, model: str | None) -> Outline:
+        if user_outline is not None:
+            return user_outline
+        keys = list(cards)
+        inputs = {"keys": keys, "sections": sections, "k_range": k_range, "model": model or self.settings.model,
+                  "generation": self.store.catalog.generation}
+        saved = state.load("outline", inputs)
+        if saved is not None:
+            return Outline.from_dict(saved)
+        vectors_by_key = self.store.paper_vectors(keys)
+        vectors = [vectors_by_key[k] for k in keys] if vectors_by_key and all(k in vectors_by_key for k in keys) else None
+        self._emit("outline", f"clustering {len(keys)} papers into themes")
+        outline = make_outline([cards[k] for k in keys], vectors, topic, self.llm, k_range, sections, model)
+        state.save("outline", inputs, asdict(outline))
+        return outline
+
+    def _estimate(self, groups: int, papers: int, model: str) -> float:
+        """Seconds the drafting will take: llama.cpp speeds measured on 2 cores, or ~3 s per remote call."""
+        if model == "local":
+            # ~90 tokens of card per paper + ~150 of instructions at ~60 tok/s in, ~40 tokens out per paper at ~20 tok/s.
+            return groups * 150 / 60 + papers * (90 / 60 + 40 / 20) + papers * 0.3
+        return groups * 3.0 + papers * 0.3
+
+    def _draft_group(self, state: RunState, drafter: Drafter, cards: list[PaperCard], theme: str, kind: str,
+                     stage: str, model: str | None) -> GroupDraft:
+        inputs = {"keys": [asdict(c) for c in cards], "theme": theme, "topic": drafter.topic, "kind": kind,
+                  "model": model or self.settings.model, "judge": self.settings.verify_model,
+                  "repair": self.settings.repair, "recite_to": sorted(drafter.recite_to)}
+        saved = state.load(stage, inputs)
+        if saved is not None:
+            result = GroupDraft(saved["keys"], [from_dict(Sentence, s) for s in saved["sentences"]], saved["flagged"],
+                                saved["problems"], [], saved["judged"], saved["draft_recall"], saved["missing"])
+            return result
+        result = drafter.draft(cards, theme, kind)
+        state.save(stage, inputs, result.to_dict())
+        return result
+
+    @staticmethod
+    def _section(title: str, kind: str, keys: list[str], drafts: list[GroupDraft], keywords: list[str] | None = None) -> Section:
+        section = Section(title, kind, keys, keywords or [])
+        for n, draft in enumerate(drafts):
+            for s in draft.sentences:
+                s.group = n
+                section.sentences.append(s)
+            section.flagged += draft.flagged
+            section.problems += draft.problems
+            section.claims += draft.judged
+        kept = section.sentences
+        if kept:
+            section.citation_recall = round(sum(s.status == "supported" for s in kept) / len(kept), 4)
+        cited = sum(len(s.verdicts) for s in kept)
+        if cited:
+            section.citation_precision = round(sum(len(s.relevant) for s in kept) / cited, 4)
+        return section
+
+    # --- surveys -------------------------------------------------------------------------------
+    def write(
+        self,
+        topic: str,
+        *,
+        papers: int = 40,
+        sections: int | None = None,
+        outline: str | Path | None = None,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+        model: str | None = None,
+        output: str | Path | None = None,
+        fresh: bool = False,
+        force: bool = False,
+    ) -> Survey:
+        """A verified survey of `topic` from the store: Markdown, BibTeX and JSON beside each other."""
+        topic = " ".join(topic.split())
+        if not topic:
+            raise SurveyError("empty topic; say what the survey is about")
+        if papers < 1:
+            raise SurveyError("--papers must be at least 1")
+        if sections is not None and sections < 1:
+            raise SurveyError("--sections must be at least 1")
+        self._check_store()
+        self._started, self._tokens_before = time.perf_counter(), self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens
+        user_outline, outline_text = None, ""
+        if outline is not None:
+            try:
+                outline_text = Path(outline).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SurveyError(f"{outline}: cannot read the outline ({exc.__class__.__name__}); pass a UTF-8 Markdown file") from None
+            user_outline = parse_outline(outline_text, set(self.store.catalog.keys()), str(outline))
+        path = self._output(output, slug(topic), force)
+        state = RunState(self._run_folder(path), fresh)
+        timings: dict[str, float] = {}
+
+        # 1. Scope
+        t = time.perf_counter()
+        scope_inputs = {"topic": topic, "papers": papers, "include": include, "exclude": exclude,
+                        "outline": outline_text, "generation": self.store.catalog.generation}
+        saved = state.load("scope", scope_inputs)
+        if saved is not None:
+            scope = from_dict(Scope, saved)
+        elif user_outline is not None:
+            keys = [k for th in user_outline.themes for k in th.keys]
+            scope = Scope(topic, [], keys, {k: 1.0 for k in keys}, self._sources(keys), len(keys), 0, keys)
+        else:
+            self._emit("scope", f"searching the store for {topic!r}")
+            scope = find_scope(self.store, topic, papers, include, exclude)
+        state.save("scope", scope_inputs, asdict(scope))
+        timings["scope"] = time.perf_counter() - t
+
+        # 2. Cards, 3. Outline
+        t = time.perf_counter()
+        cards = self._cards(state, scope, topic)
+        if not cards:
+            raise SurveyError(f"none of the {len(scope.keys)} papers found for {topic!r} has an abstract to write from")
+        the_outline = self._outline(state, cards, topic, sections, (2, 6), user_outline, model)
+        for theme in the_outline.themes:
+            theme.keys = [k for k in theme.keys if k in cards]
+        the_outline.themes = [th for th in the_outline.themes if th.keys]
+        titles = {k: c.title for k, c in cards.items()}
+        outline_path = path.with_name(path.stem + ".outline.md")
+        write_atomic(outline_path, outline_markdown(the_outline, topic, titles))
+        timings["outline"] = time.perf_counter() - t
+        model_name = model or self.settings.model
+        plan = [(th, g) for th in the_outline.themes for g in groups_of(th.keys, self._group_size(model_name))]
+        estimate = self._estimate(len(plan) + 1, len(cards), model_name)
+        source_list = ", ".join(f"{n} from {name}" for name, n in sorted(scope.sources.items(), key=lambda x: -x[1]))
+        self._emit("scope", f"kept {len(cards)} papers ({source_list}); {len(the_outline.themes)} themes, "
+                   f"{len(plan)} groups to draft; about {estimate / 60:.1f} min", remaining=estimate)
+
+        # 4-6. Draft, gate, verify, repair: one group at a time, each saved as it finishes
+        t = time.perf_counter()
+        recite_to = set(scope.keys)
+        drafter = Drafter(self.llm, self.checker, topic, model, recite_to)
+        by_theme: dict[str, list[GroupDraft]] = {}
+        for n, (theme, group) in enumerate(plan):
+            left = estimate * (1 - n / max(len(plan), 1)) if n == 0 else (time.perf_counter() - t) / n * (len(plan) - n)
+            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers)", n, len(plan), left)
+            stage = f"draft-{digest_of(theme.name)}-{n}"
+            by_theme.setdefault(theme.name, []).append(
+                self._draft_group(state, drafter, [cards[k] for k in group], theme.name, "paper", stage, model))
+        self._emit("draft", "drafted and verified every group", len(plan), len(plan), 0.0)
+        theme_sections = [self._section(th.name, "theme", th.keys, by_theme.get(th.name, []), th.keywords)
+                          for th in the_outline.themes]
+        open_cards = self._open_problem_cards(the_outline, cards, scope)
+        open_section = Section("Open problems", "open_problems")
+        if open_cards:
+            self._emit("open_problems", f"open problems from {len(open_cards)} papers")
+            draft = self._draft_group(state, drafter, open_cards, "Open problems", "open_problem", "open-problems", model)
+            open_section = self._section("Open problems", "open_problems", [c.key for c in open_cards], [draft])
+        timings["draft_and_verify"] = time.perf_counter() - t
+
+        intro = self._introduction(topic, cards, theme_sections)
+        conclusion = self._conclusion(theme_sections, intro)
+        all_sections = [intro, *theme_sections, open_section, conclusion]
+        missing = {k: r for d in by_theme.values() for g in d for k, r in g.missing.items()}
+        survey = self._assemble("survey", topic, f"{topic[:1].upper()}{topic[1:]}: a survey", model_name, scope,
+                                all_sections, cards, the_outline, missing, timings, papers=papers, sections=sections)
+        survey.outline_file = str(outline) if outline else str(outline_path)
+        survey.table = self._table(survey, cards, the_outline)
+        return self._save(survey, path, state)
+
+    def _group_size(self, model: str) -> int:
+        # A 1.5B model keeps track of ~5 papers per call; a remote model handles more.
+        return 5 if model == "local" else 6
+
+    def _sources(self, keys: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.store.catalog.papers(keys):
+            name = Path(p.source).name if p.source else "unknown"
+            out[name] = out.get(name, 0) + 1
+        return out
+
+    @staticmethod
+    def _open_problem_cards(outline: Outline, cards: dict[str, PaperCard], scope: Scope) -> list[PaperCard]:
+        """Up to 6 papers whose abstracts name what remains hard, spread over the themes."""
+        picked: list[PaperCard] = []
+        for theme in outline.themes:
+            with_limit = [cards[k] for k in theme.keys if cards[k].limitation]
+            with_limit.sort(key=lambda c: -scope.relevance.get(c.key, 0.0))
+            picked += with_limit[:2]
+        picked.sort(key=lambda c: -scope.relevance.get(c.key, 0.0))
+        return picked[:6]
+
+    @staticmethod
+    def _best(section: Section, used: set[str]) -> Sentence | None:
+        """The section's most strongly supported single-paper sentence not used yet."""
+        candidates = [s for s in section.sentences if s.status == "supported" and s.kind == "paper" and s.text not in used]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda s: max((v["score"] for v in s.verdicts if v["label"] == "SUPPORTED"), default=0.0))
+
+    def _introduction(self, topic: str, cards: dict[str, PaperCard], themes: list[Section]) -> Section:
+        """Code-written: what the survey covers, then one verified sentence from each theme."""
+        years = sorted(c.year for c in cards.values() if c.year)
+        span = f", published {years[0]}–{years[-1]}" if years and years[0] != years[-1] else (f", published {years[0]}" if years else "")
+        names = "; ".join(f"{s.title} ({len(s.keys)})" for s in themes)
+        intro = Section("Introduction", "introduction")
+        lead = (f"This survey covers {len(cards)} papers on {topic} from the store{span}, in {len(themes)} "
+                f"theme{'s' if len(themes) != 1 else ''} (papers per theme): {names}.")
+        used: set[str] = set()
+        for section in themes:
+            best = self._best(section, used)
+            if best is not None:
+                used.add(best.text)
+                intro.sentences.append(Sentence(best.text, best.claim, best.keys, best.status, best.kind, best.repair,
+                                                best.verdicts, 0, best.relevant))
+        intro.text = lead + (" One checked finding from each theme:" if intro.sentences else "")
+        return intro
+
+    @staticmethod
+    def _conclusion(themes: list[Section], intro: Section) -> Section:
+        """Code-written: the comparison sentences that passed verification."""
+        conclusion = Section("Conclusion", "conclusion")
+        used = {s.text for s in intro.sentences}
+        for section in themes:
+            for s in section.sentences:
+                if s.kind == "comparison" and s.status == "supported" and s.text not in used:
+                    conclusion.sentences.append(s)
+        if conclusion.sentences:
+            conclusion.text = "Across the themes, the verified comparisons between papers are:"
+        else:
+            conclusion.text = ("No comparison between papers passed verification in this run; the comparison "
+                               "table sets the papers' reported results side by side.")
+        return conclusion
+
+    def _table(self, survey: Survey, cards: dict[str, PaperCard], outline: Outline) -> list[dict[str, Any]]:
+        cited = set(survey.cited)
+        rows = []
+        for theme in outline.themes:
+            for key in theme.keys:
+                card = cards[key]
+                if key in cited and (card.datasets or card.headline):
+                    rows.append({"key": key, "title": card.title, "year": card.year, "theme": theme.name,
+                                 "task": ", ".join(card.datasets[:2]), "headline": card.headline})
+        return rows
+
+    def _assemble(self, kind: str, topic: str, title: str, model: str, scope: Scope, parts: list[Section],
+                  cards: dict[str, PaperCard], outline: Outline, missing: dict[str, str], timings: dict[str, float],
+                  **settings: Any) -> Survey:
+        cited = list(dict.fromkeys(k for s in parts for k in s.cited))
+        references = []
+        for key in cited:
+            paper = self.store.catalog.get(key)
+            if paper is None:  # never: the gate only lets through keys of the store's papers
+                raise SurveyError(f"internal: cited key {key!r} is not in the store")
+            references.append(paper.to_dict())
+        placed = [k for th in outline.themes for k in th.keys]
+        cited_set = set(cited)
+        coverage = {
+            "placed": len(placed),
+            "cited": sum(k in cited_set for k in placed),
+            "missing": [{"key": k, "reason": missing.get(k, "no sentence about it passed verification")}
+                        for k in placed if k not in cited_set],
+        }
+        timings["total"] = time.perf_counter() - self._started
+        usage = self.llm.usage.to_dict()
+        judge = self.checker.verifier.judge
+        return Survey(
+            kind=kind, topic=topic, title=title, created=_dt.date.today().isoformat(), model=model,
+            settings={**settings, "judge": judge.name, "judge_caveat": judge.caveat, "repair": self.settings.repair,
+                      "store": str(self.store.root), "themes": [{"name": t.name, "named_by": t.named_by,
+                                                                 "keywords": t.keywords} for t in outline.themes],
+                      "silhouette": outline.k_tried},
+            scope=scope, sections=parts, references=references, coverage=coverage, usage=usage,
+            timings={k: round(v, 2) for k, v in timings.items()},
+        )
+
+    def _save(self, survey: Survey, path: Path, state: RunState) -> Survey:
+        """BibTeX and JSON first, Markdown last: a Markdown file on disk means the run finished."""
+        self._emit("write", f"writing {path}")
+        bib, js = path.with_suffix(".bib"), path.with_suffix(".json")
+        survey.files = {"markdown": str(path), "bib": str(bib), "json": str(js), "run": str(state.folder)}
+        if survey.kind == "survey":
+            survey.files["outline"] = str(path.with_name(path.stem + ".outline.md"))
+        write_atomic(bib, bibtex(survey))
+        write_atomic(js, to_json(survey))
+        write_atomic(path, survey.to_markdown())
+        state.write_text("written.json", json.dumps({"sha256": _sha(path)}))
+        return survey
+
+    # --- related work --------------------------------------------------------------------------
+    def related_work(
+        self,
+        title: str,
+        abstract: str,
+        *,
+        cite: list[str] | None = None,
+        papers: int = 15,
+        sections: int | None = None,
+        exclude: list[str] | None = None,
+        model: str | None = None,
+        output: str | Path | None = None,
+        fresh: bool = False,
+        force: bool = False,
+    ) -> Survey:
+        """2-4 paragraphs positioning the user's paper against the store, every --cite key discussed."""
+        title, abstract = " ".join(title.split()), " ".join(abstract.split())
+        if not title:
+            raise SurveyError("empty title; pass --title, or --from a Markdown draft with a '# Title'")
+        if not abstract:
+            raise SurveyError("empty abstract; pass --abstract, or --from a draft with an Abstract section")
+        self._check_store()
+        self._started, self._tokens_before = time.perf_counter(), self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens
+        cite = list(dict.fromkeys(cite or []))
+        path = self._output(output, "related-work-" + slug(title, 40), force)
+        state = RunState(self._run_folder(path), fresh)
+        timings: dict[str, float] = {}
+        from agent.evidence import best_sentences
+
+        t = time.perf_counter()
+        topic = f"{title}. {abstract}"
+        queries = list(dict.fromkeys([title, *key_phrases(title), *best_sentences(abstract, title, 2)]))
+        scope_inputs = {"title": title, "abstract": abstract, "cite": cite, "papers": papers, "exclude": exclude,
+                        "generation": self.store.catalog.generation}
+        saved = state.load("scope", scope_inputs)
+        if saved is not None:
+            scope = from_dict(Scope, saved)
+        else:
+            self._emit("scope", f"searching the store for work related to {title!r}")
+            scope = find_scope(self.store, topic, papers, cite, exclude, queries)
+            state.save("scope", scope_inputs, asdict(scope))
+        timings["scope"] = time.perf_counter() - t
+        cards = self._cards(state, scope, topic)
+        no_abstract = [k for k in cite if k not in cards]
+        if len(cards) == 0:
+            raise SurveyError(f"none of the papers found for {title!r} has an abstract to write from")
+        the_outline = self._outline(state, cards, title, sections, (2, 4), None, model)
+        model_name = model or self.settings.model
+        plan = [(th, g) for th in the_outline.themes for g in groups_of(th.keys, self._group_size(model_name))]
+        estimate = self._estimate(len(plan) + len(the_outline.themes), len(cards), model_name)
+        self._emit("scope", f"kept {len(cards)} papers; {len(the_outline.themes)} paragraphs, {len(plan)} groups; "
+                   f"about {estimate / 60:.1f} min", remaining=estimate)
+        t = time.perf_counter()
+        drafter = Drafter(self.llm, self.checker, title, model, set(scope.keys))
+        by_theme: dict[str, list[GroupDraft]] = {}
+        for n, (theme, group) in enumerate(plan):
+            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers)", n, len(plan))
+            stage = f"draft-{digest_of(theme.name)}-{n}"
+            by_theme.setdefault(theme.name, []).append(
+                self._draft_group(state, drafter, [cards[k] for k in group], theme.name, "paper", stage, model))
+        sections_out = []
+        for theme in the_outline.themes:
+            section = self._section(theme.name, "theme", theme.keys, by_theme.get(theme.name, []), theme.keywords)
+            position = self._position(state, title, abstract, [cards[k].title for k in theme.keys], model, theme.name)
+            if position and section.sentences:
+                section.sentences.append(Sentence(position, position, [], "position", "position",
+                                                  group=max(s.group for s in section.sentences)))
+            sections_out.append(section)
+        timings["draft_and_verify"] = time.perf_counter() - t
+        missing = {k: r for d in by_theme.values() for g in d for k, r in g.missing.items()}
+        for key in no_abstract:
+            missing[key] = "it has no abstract in the store to write from"
+        survey = self._assemble("related-work", title, f"Related work for “{title}”", model_name, scope, sections_out,
+                                cards, the_outline, missing, timings, papers=papers, sections=sections, cite=cite)
+        survey.abstract = abstract
+        cited = set(survey.cited)
+        survey.coverage["must_cite"] = {k: k in cited for k in cite}
+        return self._save(survey, path, state)
+
+    def _position(self, state: RunState, title: str, abstract: str, titles: list[str], model: str | None, theme: str) -> str:
+        """One sentence on how the user's paper relates to a paragraph's papers (about the user's paper: not verified)."""
+        inputs = {"title": title, "abstract": abstract, "titles": titles, "model": model or self.settings.model}
+        stage = f"position-{digest_of(theme)}"
+        saved = state.load(stage, inputs)
+        if saved is not None:
+            return str(saved)
+        prompt = render("write_position", title=title, abstract=abstract, titles=titles)
+        reply = self.llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=60).text
+        from agent.citations import CITE_GROUP
+
+        line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
+        line = CITE_GROUP.sub("", line).strip()
+        # Only a finished sentence about "our work" is kept: anything else could be a claim about others.
+        ok = re.match(r"^(?:our (?:work|paper|approach|method)|in contrast, our|unlike these)", line, re.I) and line.endswith(".")
+        sentence = re.sub(r"\s+([.,;:])", r"\1", line) if ok else ""
+        state.save(stage, inputs, sentence)
+        return sentence
+
+
+def digest_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
