@@ -59,3 +59,13 @@ def drop_keys(sentence: str, bad: set[str]) -> str:
         return "[" + "; ".join("@" + k for k in keep) + "]" if keep else ""
 
     return re.sub(r"\s*\[([^\[\]]*@[^\[\]]+)\]", lambda m: (" " + fix(m)) if fix(m) else "", sentence)
+
+
+def with_citation(sentence: str, keys: list[str]) -> str:
+    """The sentence with its citation groups replaced by one group of `keys`, before the final stop."""
+    bare = CITE_GROUP.sub("", sentence).replace(UNCITED, "").rstrip()
+    bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
+    group = "[" + "; ".join("@" + k for k in keys) + "]"
+    if bare and bare[-1] in ".!?":
+        return f"{bare[:-1].rstrip()} {group}{bare[-1]}"
+    return f"{bare} {group}"

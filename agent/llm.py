@@ -196,6 +196,8 @@ class LLMClient:
     def _call(self, model: str, messages: list[Message], params: dict[str, Any], emit: OnToken | None) -> Completion:
         import litellm
 
+        litellm.suppress_debug_info = True  # its "Give Feedback / Get Help" banner goes to stdout (breaks --json)
+
         routed, extra = self._route(model)
         kwargs = {**params, **extra, "timeout": self.settings.llm_timeout, "num_retries": 0}
         try:

@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agent.citations import CITE_GROUP
+from agent.citations import with_citation as _cite
 from agent.judges import Case, Verdict
 from agent.verify import ClaimCheck, VerificationReport, Verifier
 
@@ -42,16 +43,6 @@ def _replace(text: str, old: str, new: str) -> str:
         return text.replace(old, new, 1)
     pattern = r"\s+".join(re.escape(w) for w in old.split())
     return re.sub(pattern, lambda _: new, text, count=1)
-
-
-def _cite(sentence: str, keys: list[str]) -> str:
-    """The sentence with its citation groups replaced by one group of `keys`, before the final stop."""
-    bare = CITE_GROUP.sub("", sentence).replace("[citation needed]", "").rstrip()
-    bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
-    group = "[" + "; ".join("@" + k for k in keys) + "]"
-    if bare and bare[-1] in ".!?":
-        return f"{bare[:-1].rstrip()} {group}{bare[-1]}"
-    return f"{bare} {group}"
 
 
 class Repairer:

@@ -1,8 +1,8 @@
 """A fake model for deterministic tests: a litellm custom provider, called through the real litellm path.
 
 Model strings: `fake/rules` answers from the evidence in the prompt (cites the first two evidence
-keys, first sentence of each; for the survey writer's prompts, one sentence per paper shown; a theme
-name from the keywords); `fake/abstain` always abstains; `fake/echo` repeats the last user message. Tests can queue exact
+keys, first sentence of each; for the survey writer, the first sentence of the paper asked about, a
+comparison citing the first two cards, a theme name from the keywords); `fake/abstain` always abstains; `fake/echo` repeats the last user message. Tests can queue exact
 replies or exceptions in `FAKE.script`; those are served first, in order, whatever the model string.
 """
 
@@ -52,7 +52,7 @@ class FakeLLM(CustomLLM):
             question = prompt.split("Question:", 1)[1].strip().splitlines()[0]
             return " ".join(w for w in re.findall(r"\w+", question) if len(w) > 3)[:80]
         if prompt.startswith("These papers form one theme"):
-            words = prompt.split("Their most distinctive words:", 1)[1].split(".")[0].split(",")
+            words = prompt.split("Words that set them apart from the survey's other papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
         if 'starting with "Our work"' in prompt:
             return "Our work builds on these papers and asks what they leave open."
@@ -60,10 +60,16 @@ class FakeLLM(CustomLLM):
         found = EVIDENCE.findall(everything)
         if not found:
             return "NOT IN STORE"
+        first_of = {key: re.split(r"(?<=[.!?])\s", text)[0].rstrip(".") for key, _title, text in found}
+        # The survey writer asks about one paper at a time ("... what [@key] ("title") does ..."),
+        # then for one comparison of two papers.
+        if one := re.search(r"(?:what|that) \[@([^\]]+)\] \(", prompt):
+            return f"{first_of.get(one.group(1), 'It studies this')} [@{one.group(1)}]."
+        if "compare two of the papers above" in prompt and len(found) > 1:
+            (a, _, _), (b, _, _) = found[:2]
+            return f"{first_of[a]} [@{a}; @{b}]."
         sentences = []
-        # Survey prompts ask for one sentence per paper shown; answers cite the first two.
-        every = "one sentence about each paper" in prompt or "one sentence per paper" in prompt
-        for key, _title, text in found if every else found[:2]:
+        for key, _title, text in found[:2]:
             first = re.split(r"(?<=[.!?])\s", text)[0].rstrip(".")
             sentences.append(f"{first} [@{key}].")
         return " ".join(sentences)

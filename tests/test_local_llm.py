@@ -77,3 +77,16 @@ def test_real_llama_cpp_run_end_to_end(sample_store: Path, tmp_path: Path) -> No
     assert set(parse_keys(answer.answer)) <= {e.key for e in answer.evidence}
     again = agent.ask("How long are the videos in InfiniBench on average?")
     assert again.usage.cached_calls == 1  # the disk cache answers a repeat without the model
+
+
+@pytest.mark.slow
+def test_real_llama_cpp_survey_write(sample_store: Path, tmp_path: Path) -> None:
+    """`write` through xllamacpp: the code path (naming, group drafting, gate, verify), not prose quality."""
+    agent = SurveyAgent(store=sample_store, model="local", local_model_path=smollm2(), cache_dir=tmp_path / "cache")
+    survey = agent.write("long video understanding benchmarks", papers=6, output=tmp_path / "lvu.md")
+    assert survey.usage["calls"] >= 2 and survey.usage["completion_tokens"] > 0 and survey.model == "local"
+    markdown = (tmp_path / "lvu.md").read_text(encoding="utf-8")
+    body = markdown.split("\n## References")[0]
+    assert set(parse_keys(body)) <= set(survey.scope.keys)  # whatever the tiny model wrote, only shown keys survive
+    assert [r["key"] for r in survey.references] == survey.cited
+    assert (tmp_path / "lvu.bib").exists() and (tmp_path / "lvu.json").exists()

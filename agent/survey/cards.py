@@ -54,38 +54,53 @@ def _pick(sentences: list[str], role: str, topic: set[str], taken: set[int], pre
     return best
 
 
-def datasets_in(text: str) -> list[str]:
-    """Names (CamelCase or acronyms) standing near "benchmark"/"dataset" words."""
+def datasets_in(text: str, title: str = "") -> list[str]:
+    """Names (CamelCase or acronyms) standing near "benchmark"/"dataset" words, other than the paper's own."""
+    own = set(re.findall(r"[\w\-]+", title.split(":")[0])) if ":" in title else set()
     found: list[str] = []
     for sentence in split_sentences(text):
         if not _DATASET_CUE.search(sentence):
             continue
         for cue in _DATASET_CUE.finditer(sentence):
-            window = sentence[max(0, cue.start() - 60): cue.end() + 60]
+            window = sentence[max(0, cue.start() - 40): cue.end() + 40]
             for name in _NAME.findall(window):
-                if len(name) > 2 and name.upper() not in {"LLM", "LLMS", "MLLM", "MLLMS", "LMM", "LMMS", "AI", "SOTA"} \
+                if len(name) > 2 and name not in own and name.upper() not in {"LLM", "LLMS", "MLLM", "MLLMS", "LMM", "LMMS", "AI", "SOTA"} \
                         and name not in found:
                     found.append(name)
     return found[:4]
 
 
+_FUNCTION = {"and", "while", "which", "but", "with", "compared", "than", "in", "of", "the", "a", "an", "to", "on",
+             "for", "over", "at", "by", "from", "across", "when", "that", "as", "is", "are", "and"}
+
+
 def headline(text: str) -> str:
-    """The first number of a result sentence with the words that say what it measures."""
+    """A result number with the words that say what it measures: "42.72% average accuracy", "accuracy of 80.5%"."""
     for sentence in split_sentences(text):
         if not re.search(_CUES["result"], sentence, flags=re.IGNORECASE):
             continue
         for number in _NUMBER.finditer(sentence):
             value = number.group(1).strip()
             if not re.search(r"[%×xKMB]|\s", value) and not _METRIC.search(sentence):
-                continue  # a bare number ("3 tasks" aside) without a metric says nothing on its own
-            words = sentence[number.end():].split()[:4]
-            words = [w.strip(",;:().") for w in words]
-            tail = []
-            for w in words:
-                if not w or w.lower() in {"and", "while", "which", "but", "with", "compared", "than", "in"}:
+                continue  # a bare number without a unit or a metric says nothing on its own
+            after = []
+            for w in sentence[number.end():].split()[:4]:
+                w = w.strip(",;:().")
+                if not w or w.lower() in _FUNCTION:
                     break
-                tail.append(w)
-            return " ".join([value, *tail]).strip()
+                after.append(w)
+            if after:
+                return " ".join([value, *after])
+            before = []
+            for w in reversed(sentence[:number.start()].split()[-4:]):
+                w = w.strip(",;:().")
+                if not w or (w.lower() in _FUNCTION and before):
+                    break
+                before.insert(0, w)
+            while before and before[0].lower() in _FUNCTION:
+                before.pop(0)
+            if before and any(_METRIC.search(w) or len(w) > 3 for w in before):
+                return " ".join([*before, value])
     return ""
 
 
@@ -114,8 +129,21 @@ def make_card(paper: Paper, topic: str) -> PaperCard:
     return PaperCard(
         key=paper.key, title=paper.title, year=paper.year, venue=paper.venue, authors=list(paper.authors),
         problem=roles.get("problem", ""), method=roles.get("method", ""), result=roles.get("result", ""),
-        limitation=limitation, datasets=datasets_in(text),
+        limitation=limitation, datasets=datasets_in(text, paper.title),
         metrics=list(dict.fromkeys(m.group(1) for m in _METRIC.finditer(text)))[:4],
         numbers=list(dict.fromkeys(m.group(1).strip() for m in _NUMBER.finditer(text) if re.search(r"\D", m.group(1))))[:6],
-        headline=headline(text), truncated=paper.abstract_truncated,
+        headline=headline(text), truncated=paper.abstract_truncated, name=short_name(paper),
     )
+
+
+def short_name(paper: Paper) -> str:
+    """A name a sentence can start with: the title's name before a colon, else the first author's surname."""
+    if ":" in paper.title:
+        head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
+        # A name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1"), not a phrase ("Breaking the Modality Barrier").
+        if 1 <= len(head.split()) <= 3 and len(head) <= 30 and re.search(r"\w[A-Z0-9]", head):
+            return head
+    if paper.authors:
+        surname = paper.authors[0].split()[-1]
+        return surname if len(paper.authors) == 1 else f"{surname} et al."
+    return ""

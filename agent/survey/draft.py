@@ -1,18 +1,20 @@
 """Drafting, attribute-first: per group of 3-6 papers, one sentence per paper from its card, cited to it.
 
-Code decides what each call may cite (the group's keys), keeps one sentence per paper and at most one
-comparison sentence per group, asks again for a paper left without a sentence, then sends everything
-through the shared check step (gate, verify, repair).
+One call per paper, all over the same prefix (the group's cards, so llama.cpp processes them once), each
+asking for one sentence about that paper; then one call for a comparison sentence citing only the
+group's keys. Code keeps one finished sentence per call and sends everything through the shared check
+step (gate, verify, repair).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.check import gate
-from agent.citations import parse_keys
+from agent.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
 from agent.survey.models import PaperCard, Sentence
 from agent.templates import render
 
@@ -39,7 +41,7 @@ def groups_of(keys: list[str], size: int) -> list[list[str]]:
 def cards_block(cards: list[PaperCard], text: str = "sentences") -> str:
     """The cards as evidence: key, title, year, then the card's sentences on one line."""
     rows = [{"key": c.key, "title": c.title, "year": c.year,
-             "text": c.limitation if text == "limitation" else " ".join(c.sentences)} for c in cards]
+             "text": c.limitation if text == "limitation" else c.brief} for c in cards]
     return render("cards", cards=rows)
 
 
@@ -64,26 +66,33 @@ class GroupDraft:
                 "missing": self.missing}
 
 
-def attribute_first(sentences: list[str], keys: list[str]) -> tuple[list[str], list[str]]:
-    """One sentence per paper (its first), at most one comparison sentence; the rest are reported."""
-    kept: list[str] = []
-    dropped: list[str] = []
-    covered: set[str] = set()
-    compared = False
-    for sentence in sentences:
-        cited = [k for k in parse_keys(sentence) if k in keys]
-        if len(cited) > 1:
-            if compared:
-                dropped.append(f"a second comparison sentence: {sentence[:80]}")
-                continue
-            compared = True
-            kept.append(sentence)
-        elif cited and cited[0] not in covered:
-            covered.add(cited[0])
-            kept.append(sentence)
-        else:
-            dropped.append(f"a second sentence on the same paper: {sentence[:80]}")
-    return kept, dropped
+def one_sentence(reply: str, key: str, keys: list[str], name: str = "", title: str = "") -> tuple[str, list[str]]:
+    """The first finished sentence of a reply about paper `key`, cited to it; problems found on the way.
+
+    The call was about this one paper, so its attribution is decided before generation: a sentence the
+    model left uncited gets `[@key]`; a citation of any other key (shown or invented) is removed.
+    """
+    gated = gate(reply.replace("\n", " "), keys + [key], mark_uncited=True)
+    problems = [p for p in gated.problems if not p.startswith("uncited sentence")]
+    if not gated.sentences:
+        return "", problems + [f"@{key}: the model wrote no finished sentence"]
+    first = gated.sentences[0].replace(UNCITED, "")
+    others = [k for k in parse_keys(first) if k != key]
+    if others:
+        problems.append(f"@{key}: removed citation(s) of {', '.join('@' + k for k in others)} from its sentence")
+    first = CITE_GROUP.sub("", first).strip().lstrip(":;,-– ").strip()
+    if first[:1].islower():  # "[@key] presents X" lost its subject with the citation
+        first = f"{name or 'This work'} {first}"
+    if title and _mostly(first, title):
+        return "", problems + [f"@{key}: the model wrote only the paper's title"]
+    return with_citation(first, [key]), problems
+
+
+def _mostly(sentence: str, title: str) -> bool:
+    """Whether a sentence says little more than the title (its words are >= 80% title words)."""
+    words = re.findall(r"[a-z0-9]+", sentence.lower())
+    title_words = set(re.findall(r"[a-z0-9]+", title.lower()))
+    return bool(words) and sum(w in title_words for w in words) / len(words) >= 0.8
 
 
 class Drafter:
@@ -96,29 +105,28 @@ class Drafter:
         return self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=max_tokens).text
 
     def draft(self, cards: list[PaperCard], theme: str, kind: str = "paper", compare: bool = True) -> GroupDraft:
-        """Sentences for one group: written, gated, completed for missing papers, verified, repaired."""
+        """Sentences for one group: one call per paper over the group's cards, one comparison, then the check."""
         keys = [c.key for c in cards]
-        by_key = {c.key: c for c in cards}
-        compare = compare and len(cards) > 1
-        if kind == "open_problem":
-            prompt = render("write_open", cards_block=cards_block(cards, "limitation"), topic=self.topic, keys=keys)
-        else:
-            prompt = render("write_group", cards_block=cards_block(cards), theme=theme, topic=self.topic,
-                            keys=keys, compare=compare)
-        # ~45 tokens per sentence: a short budget keeps a weak model from rambling and costs seconds less.
-        reply = self._complete(prompt, 45 * len(cards) + (45 if compare else 10))
-        gated = gate(reply, keys, mark_uncited=False)
-        sentences, dropped = attribute_first(gated.sentences, keys)
-        problems = gated.problems + dropped
-        covered = {k for s in sentences for k in parse_keys(s)}
-        if kind != "open_problem":
-            for key in [k for k in keys if k not in covered]:
-                # One more, smaller call for a paper the group reply skipped.
-                one = gate(self._complete(render("write_one", cards_block=cards_block([by_key[key]]), key=key), 60),
-                           [key], mark_uncited=False)
-                if one.sentences:
-                    sentences.append(one.sentences[0])
-                    problems.append(f"@{key} was written on its own (the group reply skipped it)")
+        block = cards_block(cards, "limitation" if kind == "open_problem" else "sentences")
+        sentences: list[str] = []
+        problems: list[str] = []
+        for card in cards:
+            prompt = render("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
+                            title=card.title, kind=kind, subject=card.name)
+            # ~25 words; a tight budget keeps a weak model from pasting the whole card.
+            sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name, card.title)
+            problems += found
+            if sentence:
+                sentences.append(sentence)
+        if compare and kind == "paper" and len(cards) > 1:
+            reply = self._complete(render("write_compare", cards_block=block, theme=theme, topic=self.topic, keys=keys), 70)
+            gated = gate(reply.replace("\n", " "), keys, mark_uncited=False)
+            problems += gated.problems
+            # Citations may stand as subjects ("[@a] uses X, while [@b] ..."): kept where the model put them.
+            both = [s.lstrip(":;,-– ") for s in gated.sentences if len(set(parse_keys(s))) >= 2][:1]
+            sentences += both
+            if not both:
+                problems.append("no comparison sentence citing two of the group's papers")
         return self.check(sentences, keys, kind, problems)
 
     def check(self, sentences: list[str], keys: list[str], kind: str, problems: list[str]) -> GroupDraft:

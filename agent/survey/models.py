@@ -46,6 +46,16 @@ class PaperCard:
     numbers: list[str] = field(default_factory=list)
     headline: str = ""  # the result phrase with a number, for the comparison table
     truncated: bool = False
+    name: str = ""  # how a sentence can name the paper: "InfiniBench", "Smith et al.", or "" when neither fits
+
+    @property
+    def brief(self) -> str:
+        """The card text shown to the model: the chosen sentences, within ~450 characters."""
+        out: list[str] = []
+        for s in (self.method, self.result, self.problem):  # what it does and finds first
+            if s and s not in out and (not out or sum(map(len, out)) + len(s) <= 450):
+                out.append(s)
+        return " ".join(out)
 
     @property
     def sentences(self) -> list[str]:

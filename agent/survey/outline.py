@@ -6,10 +6,12 @@ given store. A user outline (Markdown headings with @keys under them) replaces t
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
 from agent.errors import SurveyError
+from agent.rationale import stems
 from agent.survey.models import Outline, PaperCard, Theme
 from agent.templates import render
 
@@ -99,7 +101,10 @@ def keywords(texts_by_cluster: list[list[str]], exclude: set[str], n: int = 5) -
     tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     avg = counts.sum() / max(len(docs), 1)
     idf = np.log(1 + avg / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
+    # With a handful of clusters idf alone barely separates them: weight by how much of a word's use
+    # falls in this cluster, so words every theme uses ("content", "information") sink.
+    share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
+    scores = tf * idf * share
     out: list[list[str]] = []
     for row in scores:
         picked: list[str] = []
@@ -115,6 +120,17 @@ def keywords(texts_by_cluster: list[list[str]], exclude: set[str], n: int = 5) -
     return out
 
 
+def acronyms(topic: str) -> set[str]:
+    """Short forms a topic's papers use for it: "multimodal large language models" -> mllm(s), llm(s)."""
+    words = [w for w in re.findall(r"[a-z]+", topic.lower()) if w not in {"of", "for", "in", "and", "the", "on"}]
+    out: set[str] = set()
+    for i in range(len(words)):
+        for j in range(i + 2, len(words) + 1):
+            short = "".join(w[0] for w in words[i:j])
+            out |= {short, short + "s"}
+    return out
+
+
 def keyword_name(words: list[str]) -> str:
     """A theme name from keywords, when the model gives none usable."""
     if not words:
@@ -124,17 +140,25 @@ def keyword_name(words: list[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def clean_name(reply: str, topic: str) -> str:
-    """The model's theme name if it is a short plain phrase, else ""."""
+def clean_name(reply: str, topic: str, about: str = "") -> str:
+    """The model's theme name if it is a short plain phrase about these papers, else "".
+
+    `about` (keywords and titles): a name sharing no word with it ("Common features") is too vague.
+    """
     lines = [line for line in reply.strip().splitlines() if line.strip()]
     if not lines:
         return ""
     name = re.sub(r"^(?:theme(?: name)?|name|title|section)\s*[:\-]\s*", "", lines[0].strip(), flags=re.I)
     name = name.strip().strip("\"'*#`.:").strip()
+    if ":" in name:  # "Multimodal LLMs: Visual Alignment" echoes the topic before the colon
+        name = next((p.strip() for p in reversed(name.split(":")) if len(p.split()) >= 2), name.split(":")[-1].strip())
     words = name.split()
     if not 1 <= len(words) <= 8 or re.search(r"[\[\]@{}<>|\\]|https?:", name) or len(name) > 70:
         return ""
-    if name.lower() == topic.lower().strip() or not re.search(r"[A-Za-z]{3}", name):
+    name = re.sub(r"^(?:an? )?(?:survey|review|overview)s? (?:on|of)\s+", "", name, flags=re.I).strip()
+    if name.lower() == topic.lower().strip() or name.upper() == "NOT IN STORE" or not re.search(r"[A-Za-z]{3}", name):
+        return ""
+    if about and not (stems(name) - stems(topic)) & stems(about):
         return ""
     return name[:1].upper() + name[1:]
 
@@ -149,17 +173,17 @@ def make_outline(
     model: str | None = None,
 ) -> Outline:
     """Themes from the papers' embeddings (TF-IDF when the store has none), named by the model."""
-    from agent.rationale import stems
-
     texts = [f"{c.title}. {' '.join(c.sentences)}" for c in cards]
     if vectors is None:
         vectors = tfidf_vectors(texts)
-    hi = min(k_range[1], max(2, len(cards) // 3))  # at least ~3 papers per theme
-    labels, tried = cluster(vectors, (k_range[0], hi), fixed)
+    # Themes of ~3 to ~8 papers: a section of 13 papers reads as a list, one of 2 as a footnote.
+    lo = max(k_range[0], math.ceil(len(cards) / 8))
+    hi = max(lo, min(k_range[1], len(cards) // 3))
+    labels, tried = cluster(vectors, (min(lo, k_range[1]), hi), fixed)
     order = sorted(set(labels), key=lambda c: (-labels.count(c), labels.index(c)))  # biggest theme first
     groups = [[i for i, lab in enumerate(labels) if lab == c] for c in order]
     topic_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]+", topic)}
-    topic_words |= stems(topic) | GENERIC
+    topic_words |= stems(topic) | GENERIC | acronyms(topic)
     words = keywords([[texts[i] for i in g] for g in groups], topic_words)
     themes: list[Theme] = []
     for members, kw in zip(groups, words):
@@ -168,7 +192,9 @@ def make_outline(
         name, named_by = "", "keywords"
         if llm is not None and len(groups) > 1:
             prompt = render("theme_name", topic=topic, keywords=kw, titles=[cards[i].title for i in members[:6]])
-            name = clean_name(llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=16).text, topic)
+            about = " ".join([*kw, *(cards[i].title for i in members)])
+            reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24).text
+            name = clean_name(reply, topic, about)
             named_by = "model" if name else "keywords"
         if len(groups) == 1:
             name, named_by = topic[:1].upper() + topic[1:], "topic"

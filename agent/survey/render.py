@@ -63,7 +63,7 @@ def appendix_rows(survey: "Survey") -> list[dict[str, Any]]:
 
 def markdown(survey: "Survey") -> str:
     """The survey as Markdown: front matter, numbered sections, table, references, verification appendix."""
-    sections = []
+    sections: list[dict[str, Any]] = []
     for n, s in enumerate(survey.sections, 1):
         bullets = [x.text for x in s.sentences] if s.kind in ("introduction", "conclusion") else []
         sections.append({
@@ -71,6 +71,7 @@ def markdown(survey: "Survey") -> str:
             "title": s.title, "text": s.text,
             "paragraphs": [] if bullets else _paragraphs(s), "bullets": bullets,
             "empty": not s.sentences and s.kind not in _EMPTY_OK,
+            "table_before": s.kind in ("open_problems", "conclusion") and not any(x["table_before"] for x in sections),
         })
     rows = appendix_rows(survey)
     recall, precision = survey.citation_scores()

@@ -41,6 +41,17 @@ class RunState:
             raise SurveyError(f"cannot create {folder} ({exc.strerror}); pass -o with a writable path") from None
         self.reused: list[str] = []
 
+    def __enter__(self) -> "RunState":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A run that failed before saving anything leaves no empty folder behind."""
+        try:
+            if not any(self.folder.iterdir()):
+                self.folder.rmdir()
+        except OSError:
+            pass
+
     def _path(self, stage: str) -> Path:
         return self.folder / f"{stage}.json"
 

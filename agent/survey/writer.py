@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,7 +210,13 @@ class SurveyWriter:
                 raise SurveyError(f"{outline}: cannot read the outline ({exc.__class__.__name__}); pass a UTF-8 Markdown file") from None
             user_outline = parse_outline(outline_text, set(self.store.catalog.keys()), str(outline))
         path = self._output(output, slug(topic), force)
-        state = RunState(self._run_folder(path), fresh)
+        with RunState(self._run_folder(path), fresh) as state:
+            return self._write(state, path, topic, papers, sections, outline, outline_text, user_outline,
+                               include, exclude, model)
+
+    def _write(self, state: RunState, path: Path, topic: str, papers: int, sections: int | None,
+               outline: str | Path | None, outline_text: str, user_outline: Outline | None,
+               include: list[str] | None, exclude: list[str] | None, model: str | None) -> Survey:
         timings: dict[str, float] = {}
 
         # 1. Scope
@@ -253,14 +259,7 @@ class SurveyWriter:
         t = time.perf_counter()
         recite_to = set(scope.keys)
         drafter = Drafter(self.llm, self.checker, topic, model, recite_to)
-        by_theme: dict[str, list[GroupDraft]] = {}
-        for n, (theme, group) in enumerate(plan):
-            left = estimate * (1 - n / max(len(plan), 1)) if n == 0 else (time.perf_counter() - t) / n * (len(plan) - n)
-            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers)", n, len(plan), left)
-            stage = f"draft-{digest_of(theme.name)}-{n}"
-            by_theme.setdefault(theme.name, []).append(
-                self._draft_group(state, drafter, [cards[k] for k in group], theme.name, "paper", stage, model))
-        self._emit("draft", "drafted and verified every group", len(plan), len(plan), 0.0)
+        by_theme = self._draft_all(state, drafter, plan, cards, model, estimate)
         theme_sections = [self._section(th.name, "theme", th.keys, by_theme.get(th.name, []), th.keywords)
                           for th in the_outline.themes]
         open_cards = self._open_problem_cards(the_outline, cards, scope)
@@ -280,6 +279,24 @@ class SurveyWriter:
         survey.outline_file = str(outline) if outline else str(outline_path)
         survey.table = self._table(survey, cards, the_outline)
         return self._save(survey, path, state)
+
+    def _draft_all(self, state: RunState, drafter: Drafter, plan: list[tuple[Any, list[str]]],
+                   cards: dict[str, PaperCard], model: str | None, estimate: float) -> dict[str, list[GroupDraft]]:
+        """Every group of the plan, in order, each saved as it finishes; progress after each."""
+        t = time.perf_counter()
+        by_theme: dict[str, list[GroupDraft]] = {}
+        verified = kept = 0
+        for n, (theme, group) in enumerate(plan):
+            left = estimate if n == 0 else (time.perf_counter() - t) / n * (len(plan) - n)
+            done = f"; {kept}/{verified} sentences supported so far" if verified else ""
+            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers){done}", n, len(plan), left)
+            draft = self._draft_group(state, drafter, [cards[k] for k in group], theme.name, "paper",
+                                      f"draft-{digest_of(theme.name)}-{n}", model)
+            verified += draft.judged
+            kept += sum(s.status == "supported" for s in draft.sentences)
+            by_theme.setdefault(theme.name, []).append(draft)
+        self._emit("draft", f"drafted every group; {kept}/{verified} sentences supported", len(plan), len(plan), 0.0)
+        return by_theme
 
     def _group_size(self, model: str) -> int:
         # A 1.5B model keeps track of ~5 papers per call; a remote model handles more.
@@ -312,37 +329,45 @@ class SurveyWriter:
         return max(candidates, key=lambda s: max((v["score"] for v in s.verdicts if v["label"] == "SUPPORTED"), default=0.0))
 
     def _introduction(self, topic: str, cards: dict[str, PaperCard], themes: list[Section]) -> Section:
-        """Code-written: what the survey covers, then one verified sentence from each theme."""
+        """Code-written: what the survey covers, then one verified sentence from each theme.
+
+        The lead is one sentence ending in a colon: it states no finding, so it needs no citation.
+        """
         years = sorted(c.year for c in cards.values() if c.year)
-        span = f", published {years[0]}–{years[-1]}" if years and years[0] != years[-1] else (f", published {years[0]}" if years else "")
-        names = "; ".join(f"{s.title} ({len(s.keys)})" for s in themes)
+        span = f", published {years[0]}–{years[-1]}," if years and years[0] != years[-1] else (f", published {years[0]}," if years else "")
+        names = "; ".join(f"{s.title} ({len(s.keys)} papers)" for s in themes)
         intro = Section("Introduction", "introduction")
-        lead = (f"This survey covers {len(cards)} papers on {topic} from the store{span}, in {len(themes)} "
-                f"theme{'s' if len(themes) != 1 else ''} (papers per theme): {names}.")
         used: set[str] = set()
         for section in themes:
             best = self._best(section, used)
             if best is not None:
                 used.add(best.text)
-                intro.sentences.append(Sentence(best.text, best.claim, best.keys, best.status, best.kind, best.repair,
-                                                best.verdicts, 0, best.relevant))
-        intro.text = lead + (" One checked finding from each theme:" if intro.sentences else "")
+                intro.sentences.append(replace(best, group=0))
+        count = f"{len(themes)} theme{'s' if len(themes) != 1 else ''}"
+        tail = "with one checked finding from each:" if intro.sentences else "each summarized in its own section below:"
+        intro.text = f"This survey covers {len(cards)} papers on {topic} from the store{span} in {count} ({names}), {tail}"
         return intro
 
-    @staticmethod
-    def _conclusion(themes: list[Section], intro: Section) -> Section:
-        """Code-written: the comparison sentences that passed verification."""
+    def _conclusion(self, themes: list[Section], intro: Section) -> Section:
+        """Code-written: the verified comparisons, else each theme's next strongest verified sentence."""
         conclusion = Section("Conclusion", "conclusion")
         used = {s.text for s in intro.sentences}
         for section in themes:
             for s in section.sentences:
                 if s.kind == "comparison" and s.status == "supported" and s.text not in used:
-                    conclusion.sentences.append(s)
-        if conclusion.sentences:
-            conclusion.text = "Across the themes, the verified comparisons between papers are:"
-        else:
-            conclusion.text = ("No comparison between papers passed verification in this run; the comparison "
-                               "table sets the papers' reported results side by side.")
+                    conclusion.sentences.append(replace(s, group=0))
+                    used.add(s.text)
+        if not conclusion.sentences:
+            for section in themes:
+                best = self._best(section, used)
+                if best is not None:
+                    used.add(best.text)
+                    conclusion.sentences.append(replace(best, group=0))
+        comparisons = any(s.kind == "comparison" for s in conclusion.sentences)
+        conclusion.text = ("Set side by side, the papers compare as follows (each comparison checked against both abstracts):"
+                           if comparisons else "No comparison between papers passed verification; the strongest "
+                           "remaining finding of each theme is:" if conclusion.sentences
+                           else "The comparison table above sets the papers' reported results side by side:")
         return conclusion
 
     def _table(self, survey: Survey, cards: dict[str, PaperCard], outline: Outline) -> list[dict[str, Any]]:
@@ -425,7 +450,11 @@ class SurveyWriter:
         self._started, self._tokens_before = time.perf_counter(), self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens
         cite = list(dict.fromkeys(cite or []))
         path = self._output(output, "related-work-" + slug(title, 40), force)
-        state = RunState(self._run_folder(path), fresh)
+        with RunState(self._run_folder(path), fresh) as state:
+            return self._related(state, path, title, abstract, cite, papers, sections, exclude, model)
+
+    def _related(self, state: RunState, path: Path, title: str, abstract: str, cite: list[str], papers: int,
+                 sections: int | None, exclude: list[str] | None, model: str | None) -> Survey:
         timings: dict[str, float] = {}
         from agent.evidence import best_sentences
 
@@ -454,12 +483,7 @@ class SurveyWriter:
                    f"about {estimate / 60:.1f} min", remaining=estimate)
         t = time.perf_counter()
         drafter = Drafter(self.llm, self.checker, title, model, set(scope.keys))
-        by_theme: dict[str, list[GroupDraft]] = {}
-        for n, (theme, group) in enumerate(plan):
-            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers)", n, len(plan))
-            stage = f"draft-{digest_of(theme.name)}-{n}"
-            by_theme.setdefault(theme.name, []).append(
-                self._draft_group(state, drafter, [cards[k] for k in group], theme.name, "paper", stage, model))
+        by_theme = self._draft_all(state, drafter, plan, cards, model, estimate)
         sections_out = []
         for theme in the_outline.themes:
             section = self._section(theme.name, "theme", theme.keys, by_theme.get(theme.name, []), theme.keywords)

@@ -1,0 +1,339 @@
+"""The survey writer end to end: a real agent on the sample store, the fake model behind real litellm."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import bibtexparser
+import pytest
+
+import fake_llm
+from agent.api import SurveyAgent
+from agent.citations import parse_keys
+from agent.errors import SurveyError
+from agent.survey import Survey
+
+TOPIC = "long video understanding benchmarks"
+LAUNCHER = Path(__file__).with_name("fake_survey.py")
+INVENTED = ("NoSuchPaper2099", "AlsoFake")
+
+
+def make_agent(store: Path, cache: Path, **overrides) -> SurveyAgent:
+    """A real agent on `store` talking to the fake model (the shipped offline judge verifies)."""
+    return SurveyAgent(store=store, model="fake/rules", cache_dir=cache, llm_retry_wait=0.01, **overrides)
+
+
+def body_of(markdown: str) -> str:
+    """The Markdown before its reference list."""
+    return markdown.split("\n## References\n", 1)[0]
+
+
+def h2(markdown: str) -> list[str]:
+    return [line[3:].strip() for line in markdown.splitlines() if line.startswith("## ")]
+
+
+def drafting_prompt(messages: list[dict]) -> str | None:
+    """The prompt of a writer's drafting call (one paper, or a comparison, over its group's cards), else None."""
+    prompt = messages[-1]["content"]
+    return prompt if "These papers belong to" in prompt else None
+
+
+def group_of(prompt: str) -> str:
+    """The shared prefix of a drafting prompt: its group's cards."""
+    return prompt.split("These papers belong to", 1)[0]
+
+
+@dataclass
+class Written:
+    agent: SurveyAgent
+    survey: Survey
+    md: Path
+
+    @property
+    def markdown(self) -> str:
+        return self.md.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def written(sample_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One survey written for the read-only assertions of this module."""
+    root = tmp_path_factory.mktemp("survey")
+    fake_llm.FAKE.reset()
+    agent = make_agent(sample_store, root / "cache")
+    survey = agent.write(TOPIC, papers=10, output=root / "x.md", fresh=True)
+    fake_llm.FAKE.reset()
+    yield Written(agent, survey, root / "x.md")
+    agent.close()
+
+
+# --- the written survey ---------------------------------------------------------------------------
+def test_files_are_written_side_by_side(written: Written) -> None:
+    """Markdown, BibTeX, JSON and the editable outline lie beside each other; the JSON is the survey."""
+    md = written.md
+    for suffix in (".md", ".bib", ".json"):
+        assert md.with_suffix(suffix).is_file()
+    assert md.with_name("x.outline.md").is_file()
+    assert written.survey.files["markdown"] == str(md)
+    data = json.loads(md.with_suffix(".json").read_text(encoding="utf-8"))
+    assert {"sections", "references", "verification"} <= set(data)
+    assert Survey.from_dict(data).cited == written.survey.cited
+
+
+def test_headings_follow_the_outline(written: Written) -> None:
+    """`## N. <theme>` per theme in order, framed by the fixed sections."""
+    survey = written.survey
+    themes = [t["name"] for t in survey.settings["themes"]]
+    assert len(themes) >= 2
+    assert [s.title for s in survey.sections if s.kind == "theme"] == themes
+    expected = ["1. Introduction", *(f"{n}. {name}" for n, name in enumerate(themes, 2))]
+    if survey.table:
+        expected.append("Comparison table")
+    n = len(themes) + 2
+    expected += [f"{n}. Open problems", f"{n + 1}. Conclusion", "References", "Appendix: verification"]
+    assert h2(written.markdown) == expected
+
+
+def test_every_citation_resolves(written: Written) -> None:
+    """Body citations are store keys, and exactly the References list and `survey.references`."""
+    markdown = written.markdown
+    cited = parse_keys(body_of(markdown))
+    assert cited
+    assert all(written.agent.paper(k) is not None for k in cited)
+    references = markdown.split("\n## References\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\d+\. \[@([^\]]+)\]", references, re.M)
+    assert len(listed) == len(set(listed))
+    assert set(cited) == set(listed) == {r["key"] for r in written.survey.references}
+    assert listed == [r["key"] for r in written.survey.references] == written.survey.cited
+
+
+def test_bibtex_parses_and_ingests_back(written: Written, tmp_path: Path) -> None:
+    """One entry per cited paper; the ingester reads the .bib back to the same keys, titles, abstracts."""
+    bib = written.md.with_suffix(".bib")
+    library = bibtexparser.parse_string(bib.read_text(encoding="utf-8"))
+    assert not library.failed_blocks
+    keys = [e.key for e in library.entries]
+    cited = parse_keys(body_of(written.markdown))
+    assert len(keys) == len(set(keys)) == len(cited)
+    assert set(keys) == set(cited)
+    with SurveyAgent(store=tmp_path / "s2", embedding_model="none") as again:
+        report = again.ingest([bib])
+        assert not report.rejected
+        back = {p.key: p for p in again.papers()}
+    assert set(back) == set(cited)
+    for key, paper in back.items():
+        original = written.agent.paper(key)
+        assert (paper.title, paper.abstract) == (original.title, original.abstract)
+
+
+def test_appendix_agrees_with_the_verifier(written: Written) -> None:
+    """`verify_text` on the Markdown finds each kept sentence, judged as the survey says."""
+    survey, markdown = written.survey, written.markdown
+    report = written.agent.verify_text(markdown)
+    assert report.unknown_keys == []
+    cited = [c for c in report.checks if c.claim.keys]
+    sentences = [s for sec in survey.sections for s in sec.sentences]
+    assert len(cited) == len(sentences) > 0
+    # Same sentences, same order (intro/conclusion copies included), same verdicts.
+    assert [c.claim.source for c in cited] == [s.text for s in sentences]
+    for check, sentence in zip(cited, sentences):
+        assert check.status == sentence.status, sentence.text
+        assert all(isinstance(v, dict) for v in sentence.verdicts), (sentence.text, sentence.verdicts)
+        assert [(v.key, v.label) for v in check.verdicts] == [(v["key"], v["label"]) for v in sentence.verdicts]
+        assert sorted(check.relevant) == sorted(sentence.relevant), sentence.text
+        assert isinstance(sentence.group, int)
+    recall = sum(s.status == "supported" for s in sentences) / len(sentences)
+    assert abs(sum(c.status == "supported" for c in cited) / len(cited) - recall) < 1e-6
+    # The only claims without a citation are the code-written lead lines of introduction and conclusion.
+    prose = " ".join(s.text for s in survey.sections if s.kind in ("introduction", "conclusion"))
+    assert all(c.claim.source in prose for c in report.checks if not c.claim.keys)
+    # The appendix's total row is the survey's own numbers.
+    total = re.search(r"^\| \*\*All\*\* \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (\d+) \|$", markdown, re.M)
+    assert total is not None
+    survey_recall, survey_precision = survey.citation_scores()
+    themed = [s for s in survey.sections if s.kind not in ("introduction", "conclusion")]
+    assert int(total.group(1)) == survey.claims == sum(s.claims for s in themed)
+    assert int(total.group(2)) == sum(len(s.sentences) for s in themed)
+    assert (total.group(3), total.group(4)) == (f"{survey_recall:.2f}", f"{survey_precision:.2f}")
+
+
+def test_outline_is_deterministic(written: Written, sample_store: Path, tmp_path: Path, fake) -> None:
+    """The same topic on the same store gives the same themes with the same papers."""
+    again = make_agent(sample_store, tmp_path / "cache").write(TOPIC, papers=10, output=tmp_path / "y.md", fresh=True)
+    assert again.settings["themes"] == written.survey.settings["themes"]
+    assert [(s.title, s.keys) for s in again.sections] == [(s.title, s.keys) for s in written.survey.sections]
+
+
+# --- citations the model invents ------------------------------------------------------------------
+def test_invented_keys_never_reach_the_output(sample_store: Path, tmp_path: Path, fake) -> None:
+    """A drafting reply citing invented keys: dropped, reported in `problems`, absent from every file."""
+    fake.script += [f"Paper one does X [@{INVENTED[0]}]. Paper two does Y [@{INVENTED[1]}]."]
+    survey = make_agent(sample_store, tmp_path / "cache").write(TOPIC, papers=8, sections=1, output=tmp_path / "x.md")
+    first = drafting_prompt(fake.calls[0]["messages"])
+    assert first is not None  # the scripted reply answered the first drafting call
+    assert not fake.script
+    problems = " ".join(p for s in survey.sections for p in s.problems)
+    assert all(k in problems for k in INVENTED)
+    assert survey.cited  # the papers were written about on their own instead
+    for suffix in (".md", ".bib"):
+        text = (tmp_path / "x.md").with_suffix(suffix).read_text(encoding="utf-8")
+        assert not any(k in text for k in INVENTED), suffix
+    data = json.loads((tmp_path / "x.json").read_text(encoding="utf-8"))
+    for section in data["sections"]:
+        section.pop("problems")  # the one place the invented keys belong: the report of what was dropped
+    assert not any(k in json.dumps(data) for k in INVENTED)
+
+
+# --- user outline ---------------------------------------------------------------------------------
+def test_user_outline_is_followed(sample_store: Path, tmp_path: Path, fake) -> None:
+    """Headings and `- @key` lines of a user outline become the themes, in order, with those papers."""
+    agent = make_agent(sample_store, tmp_path / "cache")
+    keys = [h.key for h in agent.search("video benchmark", k=6)]
+    assert len(keys) == 6
+    outline = tmp_path / "outline.md"
+    outline.write_text("# Outline: video benchmarks\n\n## Benchmarks for long videos\n\n"
+                       + "".join(f"- @{k} some title\n" for k in keys[:3])
+                       + "\n## How models are tested\n\n" + "".join(f"- @{k}\n" for k in keys[3:]), encoding="utf-8")
+    survey = agent.write("video benchmarks", outline=outline, output=tmp_path / "x.md")
+    themes = [s for s in survey.sections if s.kind == "theme"]
+    assert [(s.title, s.keys) for s in themes] == [("Benchmarks for long videos", keys[:3]),
+                                                   ("How models are tested", keys[3:])]
+    assert [t["named_by"] for t in survey.settings["themes"]] == ["user", "user"]
+    assert h2((tmp_path / "x.md").read_text(encoding="utf-8"))[1:3] == ["2. Benchmarks for long videos",
+                                                                          "3. How models are tested"]
+    assert set(survey.scope.keys) == set(keys)
+    assert not any(c["messages"][-1]["content"].startswith("These papers form one theme") for c in fake.calls)
+
+    bad = tmp_path / "bad.md"
+    bad.write_text(f"## Benchmarks\n\n- @{keys[0]}\n- @NoSuchPaper2099\n", encoding="utf-8")
+    with pytest.raises(SurveyError) as err:
+        agent.write("video benchmarks", outline=bad, output=tmp_path / "bad-out.md")
+    assert "NoSuchPaper2099" in str(err.value) and str(bad) in str(err.value)
+    assert not (tmp_path / "bad-out.md").exists()
+
+
+# --- resume, overwrite ----------------------------------------------------------------------------
+def test_interrupted_write_resumes_from_finished_stages(sample_store: Path, tmp_path: Path, fake, monkeypatch) -> None:
+    """A failure at the 2nd drafting group leaves the finished stages; the rerun does not redo them."""
+    groups: list[str] = []
+    real_reply = fake.reply
+
+    def failing_reply(model: str, messages: list[dict]) -> str:
+        prompt = drafting_prompt(messages)
+        if prompt is not None and group_of(prompt) not in groups:
+            groups.append(group_of(prompt))
+            if len(groups) == 2:
+                fake.calls.append({"model": model, "messages": messages})
+                raise fake_llm.auth_error()
+        return real_reply(model, messages)
+
+    monkeypatch.setattr(fake, "reply", failing_reply)
+    output = tmp_path / "x.md"
+    args = dict(papers=10, sections=1, output=output)  # one theme of 10 papers: two drafting groups
+    with pytest.raises(SurveyError, match="credentials"):
+        make_agent(sample_store, tmp_path / "cache", llm_cache=False).write(TOPIC, **args)
+    assert len(groups) == 2 and groups[0] != groups[1]
+    assert not output.exists()
+    run = tmp_path / "x.run"
+    for stage in ("scope", "cards", "outline"):
+        assert (run / f"{stage}.json").is_file(), stage
+    drafts = sorted(p.name for p in run.glob("draft-*.json"))
+    assert len(drafts) == 1 and drafts[0].endswith("-0.json")
+
+    monkeypatch.undo()
+    fake.calls.clear()
+    survey = make_agent(sample_store, tmp_path / "cache", llm_cache=False).write(TOPIC, **args)
+    assert output.is_file()
+    again = {group_of(p) for c in fake.calls if (p := drafting_prompt(c["messages"])) is not None}
+    assert groups[0] not in again  # the first group was reused from its stage file
+    assert groups[1] in again
+    theme = next(s for s in survey.sections if s.kind == "theme")
+    assert {s.group for s in theme.sentences} == {0, 1}
+    assert set(theme.cited) == set(theme.keys)
+
+
+def test_existing_file_is_not_clobbered(sample_store: Path, tmp_path: Path, fake) -> None:
+    """A user's file needs --force; a file this command wrote (and nobody changed) does not."""
+    output = tmp_path / "x.md"
+    output.write_text("# My own notes\n", encoding="utf-8")
+    agent = make_agent(sample_store, tmp_path / "cache")
+    args = dict(papers=8, sections=1, output=output)
+    with pytest.raises(SurveyError, match="--force"):
+        agent.write(TOPIC, **args)
+    assert output.read_text(encoding="utf-8") == "# My own notes\n"
+    assert not fake.calls
+
+    agent.write(TOPIC, force=True, **args)
+    first = output.read_text(encoding="utf-8")
+    assert first.startswith("---\n") and "My own notes" not in first
+    survey = agent.write(TOPIC, **args)  # the same command again: its own output, no --force needed
+    assert survey.files["markdown"] == str(output) and output.read_text(encoding="utf-8").startswith("---\n")
+
+    output.write_text(output.read_text(encoding="utf-8") + "\nA line the user added.\n", encoding="utf-8")
+    with pytest.raises(SurveyError, match="--force"):
+        agent.write(TOPIC, **args)
+    assert output.read_text(encoding="utf-8").endswith("A line the user added.\n")
+
+
+# --- related work ---------------------------------------------------------------------------------
+def test_related_work_cites_every_cite_key(sample_store: Path, tmp_path: Path, fake) -> None:
+    """--cite keys far from the user's topic are still discussed, and reported as covered."""
+    agent = make_agent(sample_store, tmp_path / "cache")
+    far = [h.key for h in agent.search("medical pathology report", k=3)][:2]
+    title = "Memory banks for hour-long video question answering"
+    abstract = ("We study long video understanding with multimodal models. A memory bank keeps what the model saw "
+                "and our method answers questions about hour-long videos better than sampling frames.")
+    assert not set(far) & {h.key for h in agent.search(title, k=5)}  # not what the title would find first
+    survey = agent.related_work(title, abstract, cite=far, papers=8, output=tmp_path / "rw.md")
+    cited = parse_keys(body_of((tmp_path / "rw.md").read_text(encoding="utf-8")))
+    assert set(far) <= set(cited)
+    assert survey.coverage["must_cite"] == {far[0]: True, far[1]: True}
+    assert set(far) <= {r["key"] for r in survey.references}
+
+
+# --- the command line -----------------------------------------------------------------------------
+def fake_cli(*args: str, cwd: Path) -> subprocess.Popen:
+    """`survey ...` with the fake model registered, in a fresh process (started, not waited for)."""
+    env = {**os.environ, "SURVEY_MODEL": "fake/rules", "SURVEY_CACHE_DIR": str(cwd / "cache")}
+    return subprocess.Popen([sys.executable, str(LAUNCHER), *args, "-m", "fake/rules"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+
+
+def test_cli_bad_input_is_one_clear_line(sample_store: Path, tmp_path: Path) -> None:
+    """Empty store, a topic nothing matches, an unwritable output: exit 1, one `error:` line, no traceback."""
+    (tmp_path / "empty").mkdir()
+    runs = {  # started together: each process spends most of its time importing
+        "empty": fake_cli("write", "long video", "--store", str(tmp_path / "empty"), "-o", str(tmp_path / "a.md"),
+                          cwd=tmp_path),
+        "nothing": fake_cli("write", "zqxj wvvk plorf", "--store", str(sample_store), "-o", str(tmp_path / "b.md"),
+                            cwd=tmp_path),
+        "unwritable": fake_cli("write", TOPIC, "--store", str(sample_store), "-o", "/proc/nope/x.md", cwd=tmp_path),
+    }
+    results = {name: (p.wait(timeout=300), *p.communicate()) for name, p in runs.items()}
+    for name, (code, out, err) in results.items():
+        assert code == 1, (name, err)
+        assert "Traceback" not in err, name
+        errors = [line for line in err.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and err.rstrip().splitlines()[-1] == errors[0], (name, err)
+    assert results["empty"][2].strip().splitlines() == [results["empty"][2].strip()]  # nothing else on stderr
+    assert "survey ingest" in results["empty"][2]
+    assert "zqxj wvvk plorf" in results["nothing"][2] and "no paper" in results["nothing"][2]
+    assert "/proc/nope" in results["unwritable"][2] and "-o" in results["unwritable"][2]
+    assert not (tmp_path / "a.md").exists() and not (tmp_path / "b.md").exists()
+
+
+def test_cli_write_json_prints_only_json(sample_store: Path, tmp_path: Path) -> None:
+    """`survey write --json`: stdout is one JSON document with the survey's structure."""
+    proc = fake_cli("write", TOPIC, "--papers", "6", "--sections", "1", "--store", str(sample_store),
+                    "-o", str(tmp_path / "j.md"), "--json", cwd=tmp_path)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    data = json.loads(out)
+    assert {"sections", "references", "verification"} <= set(data)
+    assert data["verification"]["claims"] > 0 and data["verification"]["cited_papers"] == len(data["references"])
+    assert data["files"]["markdown"] == str(tmp_path / "j.md") and (tmp_path / "j.md").is_file()
