@@ -93,16 +93,17 @@ class Checker:
             self._verifier = Verifier(self.store, self.settings, self.llm)
         return self._verifier
 
-    def verify_and_repair(self, text: str, recite_to: set[str] | None = None) -> Checked:
+    def verify_and_repair(self, text: str, recite_to: set[str] | None = None, without: tuple[str, ...] = ()) -> Checked:
         """Judge every cited sentence against its abstracts, then repair what fails (SURVEY_REPAIR).
 
-        `recite_to` limits re-citing to those papers (a survey re-cites only within its own paper set).
+        `recite_to` limits re-citing to those papers; `without` leaves repair modes out.
         """
         from agent.repair import Repairer, parse_modes
 
         report = self.verifier.verify_text(text)
         before = report.citation_recall
-        repairer = Repairer(self.verifier, parse_modes(self.settings.repair), self.llm, allowed=recite_to)
+        modes = [m for m in parse_modes(self.settings.repair) if m not in without] or ["flag"]
+        repairer = Repairer(self.verifier, modes, self.llm, allowed=recite_to)
         repaired, kept = repairer.repair(text, report)
         problems = [f"{c.repair}: {c.claim.text[:80]}" for c in report.checks if c.repair]
         return Checked(repaired, kept, report.checks, problems, before)

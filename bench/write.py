@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -30,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.api import SurveyAgent, sample_papers  # noqa: E402
-from agent.citations import CITE_GROUP, parse_keys  # noqa: E402
+from agent.citations import parse_keys  # noqa: E402
 from agent.rationale import split_sentences  # noqa: E402
+from agent.survey.overlap import copies, lcs_ratio, words  # noqa: E402
 
 TOPIC = "multimodal large language models"
 RELATED_TITLE = "Grounded video question answering over hour-long videos"
@@ -41,23 +41,6 @@ RELATED_ABSTRACT = (
     "question and a memory that keeps what was seen, and we evaluate on long-video benchmarks, where the "
     "method improves accuracy over uniform frame sampling."
 )
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", CITE_GROUP.sub("", text).lower())
-
-
-def lcs_ratio(a: list[str], b: list[str]) -> float:
-    """Longest common subsequence of two word lists over the shorter one's length."""
-    if not a or not b:
-        return 0.0
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b, 1):
-            cur.append(prev[j - 1] + 1 if x == y else max(prev[j], cur[-1]))
-        prev = cur
-    return prev[-1] / min(len(a), len(b))
 
 
 def quality(agent: SurveyAgent, survey) -> dict:  # type: ignore[no-untyped-def]
@@ -70,9 +53,7 @@ def quality(agent: SurveyAgent, survey) -> dict:  # type: ignore[no-untyped-def]
     unknown = [k for k in cited if agent.paper(k) is None]
     verbatim = 0
     for s in body:
-        mine = words(s.claim)
-        abstract_sentences = [words(x) for k in s.keys for x in split_sentences((agent.paper(k).abstract or ""))]
-        if any(lcs_ratio(mine, other) >= 0.8 for other in abstract_sentences):
+        if copies(s.claim, [x for k in s.keys for x in split_sentences(agent.paper(k).abstract or "")]):
             verbatim += 1
     pairs = list(combinations(body, 2))
     dupes = sum(lcs_ratio(words(a.claim), words(b.claim)) >= 0.8 for a, b in pairs)

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent.check import gate
 from agent.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
+from agent.rationale import stems
 from agent.survey.models import PaperCard, Sentence
+from agent.survey.overlap import copies
 from agent.templates import render
 
 if TYPE_CHECKING:
@@ -81,11 +83,28 @@ def one_sentence(reply: str, key: str, keys: list[str], name: str = "", title: s
     if others:
         problems.append(f"@{key}: removed citation(s) of {', '.join('@' + k for k in others)} from its sentence")
     first = CITE_GROUP.sub("", first).strip().lstrip(":;,-– ").strip()
-    if first[:1].islower():  # "[@key] presents X" lost its subject with the citation
-        first = f"{name or 'This work'} {first}"
+    if first[:1].islower() and not (name and first.lower().startswith(name.lower())):
+        first = f"{name or 'This work'} {first}"  # "[@key] presents X" lost its subject with the citation
     if title and _mostly(first, title):
         return "", problems + [f"@{key}: the model wrote only the paper's title"]
     return with_citation(first, [key]), problems
+
+
+def specific(sentence: str, cards: list[PaperCard], topic: str) -> bool:
+    """Whether a comparison says something of each paper it cites: two of its own words, beyond the topic's.
+
+    "Both papers study X but from different angles" is true of any two papers and checks nothing.
+    """
+    said = stems(CITE_GROUP.sub("", sentence)) - stems(topic)
+    return all(len(said & (stems(f"{c.title} {c.brief} {c.limitation}") - stems(topic))) >= 2 for c in cards)
+
+
+# Acronyms of the field itself: a rewording may say "models" for them; a method's or dataset's name it must keep.
+_GENERIC_ACRONYMS = {"LLM", "MLLM", "LMM", "VLM", "LVLM", "AI", "NLP", "CV", "ML", "RL", "SOTA", "GPU", "API"}
+
+
+def _capital(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
 
 
 def _mostly(sentence: str, title: str) -> bool:
@@ -113,9 +132,14 @@ class Drafter:
         for card in cards:
             prompt = render("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
                             title=card.title, kind=kind, subject=card.name)
-            # ~25 words; a tight budget keeps a weak model from pasting the whole card.
+            # ~20 words; a tight budget keeps a weak model from pasting the whole card. A reply cut off
+            # by it is asked again with room to finish (same prompt: llama.cpp reuses all of it).
             sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name, card.title)
+            if not sentence and any("no finished sentence" in f for f in found):
+                sentence, found = one_sentence(self._complete(prompt, 90), card.key, keys, card.name, card.title)
             problems += found
+            if sentence and copies(sentence, [card.problem, card.method, card.result, card.limitation]):
+                sentence = self._reword(sentence, card, problems)
             if sentence:
                 sentences.append(sentence)
         if compare and kind == "paper" and len(cards) > 1:
@@ -123,11 +147,33 @@ class Drafter:
             gated = gate(reply.replace("\n", " "), keys, mark_uncited=False)
             problems += gated.problems
             # Citations may stand as subjects ("[@a] uses X, while [@b] ..."): kept where the model put them.
-            both = [s.lstrip(":;,-– ") for s in gated.sentences if len(set(parse_keys(s))) >= 2][:1]
-            sentences += both
+            both = [_capital(s.lstrip(":;,-– ")) for s in gated.sentences if len(set(parse_keys(s))) >= 2][:1]
+            vague = [s for s in both if not specific(s, [c for c in cards if c.key in parse_keys(s)], self.topic)]
+            if vague:
+                problems.append(f"dropped a comparison that names nothing specific of each paper: {vague[0][:80]}")
+            sentences += [s for s in both if s not in vague]
             if not both:
                 problems.append("no comparison sentence citing two of the group's papers")
         return self.check(sentences, keys, kind, problems)
+
+    def _reword(self, sentence: str, card: PaperCard, problems: list[str]) -> str:
+        """A sentence that copies its card, said again in other words; kept only if it still holds.
+
+        A weak model pastes the abstract; asked with the sentence alone, it rewords. The new wording must
+        keep every name of the old one and be supported by the paper, else the faithful copy stays.
+        """
+        reply = self._complete(render("reword", sentence=CITE_GROUP.sub("", sentence).strip()), 45)
+        new, _ = one_sentence(reply, card.key, [card.key], card.name, card.title)
+        names = {n for n in re.findall(r"\b(?=[\w\-]*[A-Z0-9][\w\-]*[A-Z0-9])[\w\-]+\b", sentence)
+                 if n.rstrip("s").upper() not in _GENERIC_ACRONYMS}
+        if not new or copies(new, [card.problem, card.method, card.result, card.limitation]) \
+                or any(n not in new for n in names):
+            return sentence
+        verdict = self.checker.verifier.judge.judge([self.checker.verifier.case(CITE_GROUP.sub("", new).strip(), card.key)])[0]
+        if not verdict.supported:
+            return sentence
+        problems.append(f"@{card.key}: reworded a sentence that copied its abstract")
+        return new
 
     def check(self, sentences: list[str], keys: list[str], kind: str, problems: list[str]) -> GroupDraft:
         """Verify and repair the group's sentences; keep the survivors as `Sentence`s."""
@@ -136,7 +182,8 @@ class Drafter:
             result.missing = {k: "the model wrote no usable sentence for it" for k in keys}
             return result
         # One sentence per paragraph: the verifier sees exactly the sentences the gate kept.
-        checked = self.checker.verify_and_repair("\n\n".join(sentences), self.recite_to)
+        # Attribute-first: a sentence written about one paper is never moved to another (no `recite`).
+        checked = self.checker.verify_and_repair("\n\n".join(sentences), self.recite_to, without=("recite",))
         result.judged, result.draft_recall = len(checked.checks), round(checked.draft_recall, 4)
         result.problems += checked.problems
         for check in checked.checks:

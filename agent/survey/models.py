@@ -50,10 +50,10 @@ class PaperCard:
 
     @property
     def brief(self) -> str:
-        """The card text shown to the model: the chosen sentences, within ~450 characters."""
+        """The card text shown to the model: the chosen sentences, within ~350 characters (~90 tokens)."""
         out: list[str] = []
         for s in (self.method, self.result, self.problem):  # what it does and finds first
-            if s and s not in out and (not out or sum(map(len, out)) + len(s) <= 450):
+            if s and s not in out and (not out or sum(map(len, out)) + len(s) <= 350):
                 out.append(s)
         return " ".join(out)
 

@@ -20,6 +20,9 @@ from agent.errors import SurveyError
 from agent.survey.cards import make_card
 from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import Outline, PaperCard, Scope, Section, Sentence, Survey, from_dict
+from agent.citations import CITE_GROUP
+from agent.rationale import split_sentences
+from agent.survey.overlap import copies
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.render import bibtex, to_json
 from agent.survey.scope import find_scope, key_phrases
@@ -487,7 +490,9 @@ class SurveyWriter:
         sections_out = []
         for theme in the_outline.themes:
             section = self._section(theme.name, "theme", theme.keys, by_theme.get(theme.name, []), theme.keywords)
-            position = self._position(state, title, abstract, [cards[k].title for k in theme.keys], model, theme.name)
+            position = self._position(state, title, abstract, [x.text for x in section.sentences], model, theme.name)
+            if position and position in {x.text for sec in sections_out for x in sec.sentences}:
+                position = ""  # the same sentence under every paragraph positions nothing
             if position and section.sentences:
                 section.sentences.append(Sentence(position, position, [], "position", "position",
                                                   group=max(s.group for s in section.sentences)))
@@ -503,22 +508,25 @@ class SurveyWriter:
         survey.coverage["must_cite"] = {k: k in cited for k in cite}
         return self._save(survey, path, state)
 
-    def _position(self, state: RunState, title: str, abstract: str, titles: list[str], model: str | None, theme: str) -> str:
+    def _position(self, state: RunState, title: str, abstract: str, sentences: list[str], model: str | None, theme: str) -> str:
         """One sentence on how the user's paper relates to a paragraph's papers (about the user's paper: not verified)."""
-        inputs = {"title": title, "abstract": abstract, "titles": titles, "model": model or self.settings.model}
+        if not sentences:
+            return ""
+        inputs = {"title": title, "abstract": abstract, "sentences": sentences, "model": model or self.settings.model}
         stage = f"position-{digest_of(theme)}"
         saved = state.load(stage, inputs)
         if saved is not None:
             return str(saved)
-        prompt = render("write_position", title=title, abstract=abstract, titles=titles)
+        prompt = render("write_position", title=title, abstract=abstract,
+                        sentences=[CITE_GROUP.sub("", x).strip() for x in sentences])
         reply = self.llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=60).text
-        from agent.citations import CITE_GROUP
-
         line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
         line = CITE_GROUP.sub("", line).strip()
         # Only a finished sentence about "our work" is kept: anything else could be a claim about others.
         ok = re.match(r"^(?:our (?:work|paper|approach|method)|in contrast, our|unlike these)", line, re.I) and line.endswith(".")
         sentence = re.sub(r"\s+([.,;:])", r"\1", line) if ok else ""
+        if sentence and copies(sentence, split_sentences(abstract)):
+            sentence = ""  # a restated abstract says nothing about how the paper relates to others
         state.save(stage, inputs, sentence)
         return sentence
 
