@@ -52,7 +52,7 @@ class FakeLLM(CustomLLM):
             question = prompt.split("Question:", 1)[1].strip().splitlines()[0]
             return " ".join(w for w in re.findall(r"\w+", question) if len(w) > 3)[:80]
         if prompt.startswith("These papers form one theme"):
-            words = prompt.split("Words that set them apart from the survey's other papers:", 1)[1].split(".")[0].split(",")
+            words = prompt.split("Key terms of these papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
         if 'starting with "Our work"' in prompt:
             return "Our work builds on these papers and asks what they leave open."

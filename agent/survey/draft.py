@@ -23,7 +23,6 @@ from agent.templates import render
 if TYPE_CHECKING:
     from agent.check import Checker
     from agent.llm import LLMClient
-    from agent.verify import ClaimCheck
 
 
 def groups_of(keys: list[str], size: int) -> list[list[str]]:
@@ -55,7 +54,6 @@ class GroupDraft:
     sentences: list[Sentence] = field(default_factory=list)
     flagged: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    checks: list["ClaimCheck"] = field(default_factory=list)  # kept sentences' checks (for section scores)
     judged: int = 0
     draft_recall: float = 1.0
     missing: dict[str, str] = field(default_factory=dict)  # key -> why it has no sentence
@@ -117,8 +115,8 @@ def _mostly(sentence: str, title: str) -> bool:
 class Drafter:
     """Writes and checks groups of cards with one LLM client and one checker."""
 
-    def __init__(self, llm: "LLMClient", checker: "Checker", topic: str, model: str | None, recite_to: set[str]) -> None:
-        self.llm, self.checker, self.topic, self.model, self.recite_to = llm, checker, topic, model, recite_to
+    def __init__(self, llm: "LLMClient", checker: "Checker", topic: str, model: str | None) -> None:
+        self.llm, self.checker, self.topic, self.model = llm, checker, topic, model
 
     def _complete(self, prompt: str, max_tokens: int) -> str:
         return self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=max_tokens).text
@@ -183,7 +181,7 @@ class Drafter:
             return result
         # One sentence per paragraph: the verifier sees exactly the sentences the gate kept.
         # Attribute-first: a sentence written about one paper is never moved to another (no `recite`).
-        checked = self.checker.verify_and_repair("\n\n".join(sentences), self.recite_to, without=("recite",))
+        checked = self.checker.verify_and_repair("\n\n".join(sentences), without=("recite",))
         result.judged, result.draft_recall = len(checked.checks), round(checked.draft_recall, 4)
         result.problems += checked.problems
         for check in checked.checks:
@@ -194,7 +192,6 @@ class Drafter:
                                        "keys": check.claim.keys, "verdicts": verdicts})
                 if check.repair == "removed":
                     continue
-            result.checks.append(check)
             claim_keys = list(check.claim.keys)
             result.sentences.append(Sentence(
                 text=check.claim.source, claim=check.claim.text, keys=claim_keys, status=check.status,

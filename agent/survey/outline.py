@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 GENERIC = set("""model models large language method methods approach approaches paper papers propose proposed
 results result task tasks performance data based new using existing work works framework study novel show
 shows achieve achieves significant significantly different various multiple extensive experiments
-demonstrate state art sota benchmark benchmarks evaluation evaluate introduce present address""".split())
+demonstrate state art sota benchmark benchmarks evaluation evaluate introduce present address remarkable
+exhibiting exhibit experimental comprehensive diverse recent advancements advances high-quality effective
+promising powerful strong various abilities capabilities capability ability extensive improve improves
+improved improving leverage leveraging enhance enhanced enhancing""".split())
 # Headings the skeleton adds itself: a user outline may carry them, they are not themes.
 FIXED = {"introduction", "comparison", "comparison table", "open problems", "conclusion", "conclusions",
          "references", "verification", "related work"}
@@ -91,12 +94,16 @@ def keywords(texts_by_cluster: list[list[str]], exclude: set[str], n: int = 5) -
     """Distinctive words per cluster: class-based TF-IDF (a cluster's texts as one document)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
+    import numpy as np
+
     docs = [" ".join(texts) for texts in texts_by_cluster]
     vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]{2,}\b",
                                  ngram_range=(1, 2), lowercase=True)
     counts = vectorizer.fit_transform(docs).toarray().astype(float)
     words = vectorizer.get_feature_names_out()
-    import numpy as np
+    # A word only one paper uses is that paper's name ("ML-Mamba"), not a theme: keep words of >= 2 papers.
+    papers_using = np.stack([(vectorizer.transform(texts).toarray() > 0).sum(axis=0) for texts in texts_by_cluster])
+    counts = np.where(papers_using >= min(2, *(len(t) for t in texts_by_cluster)), counts, 0.0)
 
     tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     avg = counts.sum() / max(len(docs), 1)
@@ -158,9 +165,30 @@ def clean_name(reply: str, topic: str, about: str = "") -> str:
     name = re.sub(r"^(?:an? )?(?:survey|review|overview)s? (?:on|of)\s+", "", name, flags=re.I).strip()
     if name.lower() == topic.lower().strip() or name.upper() == "NOT IN STORE" or not re.search(r"[A-Za-z]{3}", name):
         return ""
+    name = strip_topic(name, topic)
     if about and not (stems(name) - stems(topic)) & stems(about):
         return ""
     return name[:1].upper() + name[1:]
+
+
+_EDGE = {"with", "for", "in", "of", "on", "and", "the", "a", "an", "via", "using", "from"}
+
+
+def strip_topic(name: str, topic: str) -> str:
+    """A heading without the survey topic's words at its ends: "Universal Embeddings with MLLMs" -> "Universal Embeddings"."""
+    topical = stems(topic) | acronyms(topic)
+    words = name.split()
+
+    def edge(w: str) -> bool:
+        bare = re.sub(r"[^\w\-]", "", w).lower()
+        return bare in _EDGE or bare in topical or bool(stems(bare)) and stems(bare) <= topical
+
+    while words and edge(words[0]):
+        words.pop(0)
+    while words and edge(words[-1]):
+        words.pop()
+    kept = " ".join(words)
+    return kept[:1].upper() + kept[1:] if len(words) >= 1 and re.search(r"[A-Za-z]{3}", kept) else name
 
 
 def make_outline(

@@ -152,12 +152,11 @@ class SurveyWriter:
                      stage: str, model: str | None) -> GroupDraft:
         inputs = {"keys": [asdict(c) for c in cards], "theme": theme, "topic": drafter.topic, "kind": kind,
                   "model": model or self.settings.model, "judge": self.settings.verify_model,
-                  "repair": self.settings.repair, "recite_to": sorted(drafter.recite_to)}
+                  "repair": self.settings.repair}
         saved = state.load(stage, inputs)
         if saved is not None:
-            result = GroupDraft(saved["keys"], [from_dict(Sentence, s) for s in saved["sentences"]], saved["flagged"],
-                                saved["problems"], [], saved["judged"], saved["draft_recall"], saved["missing"])
-            return result
+            return GroupDraft(saved["keys"], [from_dict(Sentence, s) for s in saved["sentences"]], saved["flagged"],
+                              saved["problems"], saved["judged"], saved["draft_recall"], saved["missing"])
         result = drafter.draft(cards, theme, kind)
         state.save(stage, inputs, result.to_dict())
         return result
@@ -260,8 +259,7 @@ class SurveyWriter:
 
         # 4-6. Draft, gate, verify, repair: one group at a time, each saved as it finishes
         t = time.perf_counter()
-        recite_to = set(scope.keys)
-        drafter = Drafter(self.llm, self.checker, topic, model, recite_to)
+        drafter = Drafter(self.llm, self.checker, topic, model)
         by_theme = self._draft_all(state, drafter, plan, cards, model, estimate)
         theme_sections = [self._section(th.name, "theme", th.keys, by_theme.get(th.name, []), th.keywords)
                           for th in the_outline.themes]
@@ -485,7 +483,7 @@ class SurveyWriter:
         self._emit("scope", f"kept {len(cards)} papers; {len(the_outline.themes)} paragraphs, {len(plan)} groups; "
                    f"about {estimate / 60:.1f} min", remaining=estimate)
         t = time.perf_counter()
-        drafter = Drafter(self.llm, self.checker, title, model, set(scope.keys))
+        drafter = Drafter(self.llm, self.checker, title, model)
         by_theme = self._draft_all(state, drafter, plan, cards, model, estimate)
         sections_out = []
         for theme in the_outline.themes:
