@@ -314,7 +314,9 @@ def evaluate(
     out.print(f"{result['pairs_per_s']} pairs/s ({seconds:.1f} s) · cost ${result['cost_usd']:.4f}")
 
 
-KeysOpt = Annotated[Optional[list[str]], typer.Option(help="Paper keys (repeat the option, or separate with commas).")]
+IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Paper keys to pin in (repeat, or separate with commas).")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Paper keys to leave out (repeat, or separate with commas).")]
+CiteOpt = Annotated[Optional[list[str]], typer.Option("--cite", help="Paper keys that must be discussed (repeat, or separate with commas).")]
 
 
 def _keys(values: list[str] | None) -> list[str]:
@@ -376,8 +378,8 @@ def write(
     papers: Annotated[int, typer.Option("--papers", help="Most papers in the survey.")] = 40,
     sections: Annotated[Optional[int], typer.Option("--sections", help="Number of themes (default: chosen by silhouette, 2-6).")] = None,
     outline: Annotated[Optional[Path], typer.Option("--outline", help="A Markdown outline to follow: '## Theme' headings, '- @key' lines.")] = None,
-    include: KeysOpt = None,
-    exclude: KeysOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     model: ModelOpt = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
@@ -430,10 +432,10 @@ def related_work(
     title: Annotated[Optional[str], typer.Option("--title", help="Title of your paper.")] = None,
     abstract: Annotated[Optional[str], typer.Option("--abstract", help="Abstract of your paper.")] = None,
     draft: Annotated[Optional[Path], typer.Option("--from", help="A Markdown draft: '# Title' and an Abstract section.")] = None,
-    cite: KeysOpt = None,
+    cite: CiteOpt = None,
     papers: Annotated[int, typer.Option("--papers", help="Most papers discussed.")] = 15,
     sections: Annotated[Optional[int], typer.Option("--sections", help="Number of paragraphs/themes (default 2-4).")] = None,
-    exclude: KeysOpt = None,
+    exclude: ExcludeOpt = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write.")] = None,
     model: ModelOpt = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")] = False,

@@ -81,8 +81,10 @@ def headline(text: str) -> str:
             continue
         for number in _NUMBER.finditer(sentence):
             value = number.group(1).strip()
-            if not re.search(r"[%×xKMB]|\s", value) and not _METRIC.search(sentence):
-                continue  # a bare number without a unit or a metric says nothing on its own
+            near = sentence[max(0, number.start() - 40): number.end() + 40]
+            # A result is a percentage, a speed-up, or a number next to a metric; "30B parameters" is a size.
+            if not re.search(r"%|×|\dx\b", value) and not _METRIC.search(near):
+                continue
             after = []
             for w in sentence[number.end():].split()[:4]:
                 w = w.strip(",;:().")

@@ -101,6 +101,27 @@ def specific(sentence: str, cards: list[PaperCard], topic: str) -> bool:
 _GENERIC_ACRONYMS = {"LLM", "MLLM", "LMM", "VLM", "LVLM", "AI", "NLP", "CV", "ML", "RL", "SOTA", "GPU", "API"}
 
 
+def end_cited(sentence: str, names: dict[str, str]) -> str:
+    """A comparison with its citations at the end: "[@a] and [@b] differ..." -> "A and B differ... [@a; @b]."
+
+    Citations used as the subject of a sentence cannot be dropped or moved by repair without leaving
+    holes ("while  proposes"); each becomes the paper's name. Without a name for one, "" (not kept).
+    """
+    keys = list(dict.fromkeys(parse_keys(sentence)))
+    # "[@a; @b]: A does X, while B ..." labels the sentence: the label goes, its keys are cited at the end.
+    sentence = re.sub(r"^\s*(?:\[[^\[\]]*@[^\[\]]+\]\s*)+[:;,\-–]\s*", "", sentence).strip()
+    body = re.sub(r"\s*((?:\[[^\[\]]*@[^\[\]]+\]\s*)+)([.!?]?)\s*$", r"\2", sentence)  # the closing group
+    if CITE_GROUP.search(body):
+        def named(match: re.Match[str]) -> str:
+            found = [names.get(k, "") for k in parse_keys(match.group(0))]
+            return " and ".join(found) if all(found) else "\0"
+        body = CITE_GROUP.sub(named, body)
+        if "\0" in body:
+            return ""
+    body = body.strip().lstrip(":;,-– ").strip()
+    return with_citation(_capital(body), keys) if body else ""
+
+
 def _capital(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
 
@@ -145,7 +166,8 @@ class Drafter:
             gated = gate(reply.replace("\n", " "), keys, mark_uncited=False)
             problems += gated.problems
             # Citations may stand as subjects ("[@a] uses X, while [@b] ..."): kept where the model put them.
-            both = [_capital(s.lstrip(":;,-– ")) for s in gated.sentences if len(set(parse_keys(s))) >= 2][:1]
+            names = {c.key: c.name for c in cards}
+            both = [c for s in gated.sentences if len(set(parse_keys(s))) >= 2 if (c := end_cited(s, names))][:1]
             vague = [s for s in both if not specific(s, [c for c in cards if c.key in parse_keys(s)], self.topic)]
             if vague:
                 problems.append(f"dropped a comparison that names nothing specific of each paper: {vague[0][:80]}")

@@ -57,7 +57,7 @@ def _paragraphs(section: "Section") -> list[str]:
 
 
 def appendix_rows(survey: "Survey") -> list[dict[str, Any]]:
-    return [{"title": s.title, "claims": s.claims, "kept": len(s.sentences), "recall": s.citation_recall,
+    return [{"title": s.title, "claims": s.claims, "kept": sum(x.kind != "position" for x in s.sentences), "recall": s.citation_recall,
              "precision": s.citation_precision, "flagged": s.flagged} for s in survey.sections if s.claims or s.flagged]
 
 
@@ -75,7 +75,8 @@ def markdown(survey: "Survey") -> str:
         })
     rows = appendix_rows(survey)
     recall, precision = survey.citation_scores()
-    totals = {"claims": survey.claims, "kept": sum(len(s.sentences) for s in survey.sections if s.kind not in _EMPTY_OK),
+    totals = {"claims": survey.claims,
+              "kept": sum(x.kind != "position" for s in survey.sections if s.kind not in _EMPTY_OK for x in s.sentences),
               "recall": recall, "precision": precision, "flagged": sum(len(s.flagged) for s in survey.sections)}
     table = [{"paper": _cell(f"{r['title']} (`{r['key']}`)"), "year": _cell(r.get("year") or ""),
               "task": _cell(r.get("task", "")), "headline": _cell(r.get("headline", ""))} for r in survey.table]

@@ -72,10 +72,14 @@ class SurveyWriter:
         self.store, self.settings, self.llm = store, settings, llm
         self.checker = Checker(store, settings, llm)
         self.on_progress = on_progress
-        self._started = time.perf_counter()
-        self._tokens_before = 0
+        self._start_run()
 
     # --- plumbing ------------------------------------------------------------------------------
+    def _start_run(self) -> None:
+        """Clock and usage from here: an agent's client sums every call it ever made."""
+        self._started = time.perf_counter()
+        self._usage_before = self.llm.usage.to_dict()
+        self._tokens_before = self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens
     def _emit(self, stage: str, message: str, done: int = 0, total: int = 0, remaining: float | None = None) -> None:
         if self.on_progress is not None:
             tokens = self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens - self._tokens_before
@@ -203,7 +207,7 @@ class SurveyWriter:
         if sections is not None and sections < 1:
             raise SurveyError("--sections must be at least 1")
         self._check_store()
-        self._started, self._tokens_before = time.perf_counter(), self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens
+        self._start_run()
         user_outline, outline_text = None, ""
         if outline is not None:
             try:
@@ -401,7 +405,7 @@ class SurveyWriter:
                         for k in placed if k not in cited_set],
         }
         timings["total"] = time.perf_counter() - self._started
-        usage = self.llm.usage.to_dict()
+        usage = {k: v - self._usage_before.get(k, 0) for k, v in self.llm.usage.to_dict().items()}  # this run only
         judge = self.checker.verifier.judge
         return Survey(
             kind=kind, topic=topic, title=title, created=_dt.date.today().isoformat(), model=model,
@@ -448,7 +452,7 @@ class SurveyWriter:
         if not abstract:
             raise SurveyError("empty abstract; pass --abstract, or --from a draft with an Abstract section")
         self._check_store()
-        self._started, self._tokens_before = time.perf_counter(), self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens
+        self._start_run()
         cite = list(dict.fromkeys(cite or []))
         path = self._output(output, "related-work-" + slug(title, 40), force)
         with RunState(self._run_folder(path), fresh) as state:
