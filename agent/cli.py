@@ -316,6 +316,8 @@ def evaluate(
 
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Paper keys to pin in (repeat, or separate with commas).")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Paper keys to leave out (repeat, or separate with commas).")]
+FreshOpt = Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
 CiteOpt = Annotated[Optional[list[str]], typer.Option("--cite", help="Paper keys that must be discussed (repeat, or separate with commas).")]
 
 
@@ -381,8 +383,8 @@ def write(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     model: ModelOpt = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    fresh: FreshOpt = False,
+    force: ForceOpt = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -438,8 +440,8 @@ def related_work(
     exclude: ExcludeOpt = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write.")] = None,
     model: ModelOpt = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    fresh: FreshOpt = False,
+    force: ForceOpt = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
