@@ -224,6 +224,7 @@ class Drafter:
         for key in keys:
             if key not in cited:
                 failed = [f for f in result.flagged if key in f["keys"]]
+                said = [p.split(": ", 1)[1] for p in result.problems if p.startswith(f"@{key}: ")]
                 result.missing[key] = ("its sentence was not supported by its abstract and was removed" if failed
-                                       else "the model wrote no usable sentence for it")
+                                       else said[-1] if said else "the model wrote no usable sentence for it")
         return result
