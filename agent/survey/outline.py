@@ -160,6 +160,8 @@ def clean_name(reply: str, topic: str, about: str = "") -> str:
     if ":" in name:  # "Multimodal LLMs: Visual Alignment" echoes the topic before the colon
         name = next((p.strip() for p in reversed(name.split(":")) if len(p.split()) >= 2), name.split(":")[-1].strip())
     words = name.split()
+    if name.count(",") >= 2:  # "LLM, Image, Visual, Temporal": a list of terms, not a heading
+        return ""
     if not 1 <= len(words) <= 8 or re.search(r"[\[\]@{}<>|\\]|https?:", name) or len(name) > 70:
         return ""
     name = re.sub(r"^(?:an? )?(?:survey|review|overview)s? (?:on|of)\s+", "", name, flags=re.I).strip()

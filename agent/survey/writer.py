@@ -148,9 +148,10 @@ class SurveyWriter:
     def _estimate(self, groups: int, papers: int, model: str) -> float:
         """Seconds the drafting will take: llama.cpp speeds measured on 2 cores, or ~3 s per remote call."""
         if model == "local":
-            # ~90 tokens of card per paper + ~150 of instructions at ~60 tok/s in, ~40 tokens out per paper at ~20 tok/s.
-            return groups * 150 / 60 + papers * (90 / 60 + 40 / 20) + papers * 0.3
-        return groups * 3.0 + papers * 0.3
+            # Measured (bench/write.py): ~15 s per group (cards prefix, comparison) and ~9 s per paper (its
+            # call, ~35 tokens generated at ~8 tok/s, sometimes a rewording call, verification).
+            return groups * 15.0 + papers * 9.0
+        return groups * 3.0 + papers * 1.5
 
     def _draft_group(self, state: RunState, drafter: Drafter, cards: list[PaperCard], theme: str, kind: str,
                      stage: str, model: str | None) -> GroupDraft:
