@@ -93,25 +93,24 @@ class Checker:
             self._verifier = Verifier(self.store, self.settings, self.llm)
         return self._verifier
 
-    def verify_and_repair(self, text: str, recite_to: set[str] | None = None, without: tuple[str, ...] = ()) -> Checked:
+    def verify_and_repair(self, text: str, without: tuple[str, ...] = ()) -> Checked:
         """Judge every cited sentence against its abstracts, then repair what fails (SURVEY_REPAIR).
 
-        `recite_to` limits re-citing to those papers; `without` leaves repair modes out.
+        `without` leaves repair modes out (a survey never re-cites a sentence to another paper).
         """
         from agent.repair import Repairer, parse_modes
 
         report = self.verifier.verify_text(text)
         before = report.citation_recall
         modes = [m for m in parse_modes(self.settings.repair) if m not in without] or ["flag"]
-        repairer = Repairer(self.verifier, modes, self.llm, allowed=recite_to)
-        repaired, kept = repairer.repair(text, report)
+        repaired, kept = Repairer(self.verifier, modes, self.llm).repair(text, report)
         problems = [f"{c.repair}: {c.claim.text[:80]}" for c in report.checks if c.repair]
         return Checked(repaired, kept, report.checks, problems, before)
 
-    def check(self, draft: str, allowed: list[str], mark_uncited: bool = True, recite_to: set[str] | None = None) -> Checked:
+    def check(self, draft: str, allowed: list[str], mark_uncited: bool = True, without: tuple[str, ...] = ()) -> Checked:
         """`check(text, allowed_keys) -> (text, report)`: the citation gate, then verify and repair."""
         gated = gate(draft, allowed, mark_uncited=mark_uncited)
-        checked = self.verify_and_repair(gated.text, recite_to) if gated.text else self._empty()
+        checked = self.verify_and_repair(gated.text, without) if gated.text else self._empty()
         checked.problems = gated.problems + checked.problems
         return checked
 

@@ -48,10 +48,8 @@ def _replace(text: str, old: str, new: str) -> str:
 class Repairer:
     """Applies the repair modes to one generated text and its verification report."""
 
-    def __init__(self, verifier: Verifier, modes: list[str], llm: "LLMClient | None" = None, search_k: int = 5,
-                 allowed: set[str] | None = None) -> None:
+    def __init__(self, verifier: Verifier, modes: list[str], llm: "LLMClient | None" = None, search_k: int = 5) -> None:
         self.verifier, self.modes, self.llm, self.search_k = verifier, modes, llm, search_k
-        self.allowed = allowed  # `recite` only to these papers (a survey's own paper set); None = any
 
     def repair(self, text: str, report: VerificationReport) -> tuple[str, VerificationReport]:
         kept: list[ClaimCheck] = []
@@ -102,8 +100,7 @@ class Repairer:
         """A paper in the store, not already cited, that supports the claim."""
         store = self.verifier.store
         hits = store.search(check.claim.text, self.search_k)
-        cases = [self.verifier.case(check.claim.text, h.key) for h in hits
-                 if h.key not in check.claim.keys and (self.allowed is None or h.key in self.allowed)]
+        cases = [self.verifier.case(check.claim.text, h.key) for h in hits if h.key not in check.claim.keys]
         verdicts = self.verifier.judge.judge(cases) if cases else []
         supported = [v for v in verdicts if v.supported]
         return max(supported, key=lambda v: v.score) if supported else None

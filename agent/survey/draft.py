@@ -189,8 +189,7 @@ class Drafter:
         if not new or copies(new, [card.problem, card.method, card.result, card.limitation]) \
                 or any(n not in new for n in names):
             return sentence
-        verdict = self.checker.verifier.judge.judge([self.checker.verifier.case(CITE_GROUP.sub("", new).strip(), card.key)])[0]
-        if not verdict.supported:
+        if not self.checker.verifier.verify_claim(CITE_GROUP.sub("", new).strip(), card.key).supported:
             return sentence
         problems.append(f"@{card.key}: reworded a sentence that copied its abstract")
         return new
@@ -201,9 +200,8 @@ class Drafter:
         if not sentences:
             result.missing = {k: "the model wrote no usable sentence for it" for k in keys}
             return result
-        # One sentence per paragraph: the verifier sees exactly the sentences the gate kept.
         # Attribute-first: a sentence written about one paper is never moved to another (no `recite`).
-        checked = self.checker.verify_and_repair("\n\n".join(sentences), without=("recite",))
+        checked = self.checker.check("\n".join(sentences), keys, mark_uncited=False, without=("recite",))
         result.judged, result.draft_recall = len(checked.checks), round(checked.draft_recall, 4)
         result.problems += checked.problems
         for check in checked.checks:

@@ -12,6 +12,7 @@ from agent.rationale import STOP, stems
 from agent.survey.models import Scope
 
 if TYPE_CHECKING:
+    from agent.paper import Paper
     from agent.store import Store
 
 # Words that split a topic into its key phrases: "hallucination in multimodal LLMs" -> both halves.
@@ -48,6 +49,15 @@ def lexical_relevance(topic: str, text: str, df: dict[str, int], n_docs: int) ->
     idf = {w: math.log(1 + (n_docs + 1) / (1 + df.get(w, 0))) for w in sorted(wanted)}
     have = stems(text)
     return sum(idf[w] for w in sorted(wanted & have)) / sum(idf.values())
+
+
+def sources_of(papers: list["Paper | None"]) -> dict[str, int]:
+    """Papers per source file name, for "kept 40 papers (20 from a.bib, ...)"."""
+    counts: dict[str, int] = {}
+    for paper in papers:
+        name = Path(paper.source).name if paper is not None and paper.source else "unknown"
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def find_scope(
@@ -101,9 +111,7 @@ def find_scope(
                           "or `survey search` to see what the store holds")
     for key in include:
         relevance.setdefault(key, 0.0)
-    sources: dict[str, int] = {}
-    for paper in catalog.papers(chosen):
-        name = Path(paper.source).name if paper.source else "unknown"
-        sources[name] = sources.get(name, 0) + 1
+    by_key = {p.key: p for p in found}
+    sources = sources_of([by_key[k] if k in by_key else catalog.get(k) for k in chosen])
     return Scope(topic, queries, chosen, {k: relevance[k] for k in chosen}, sources,
                  candidates=len(candidates), below_floor=len(candidates) - len(kept), pinned=include)

@@ -25,7 +25,7 @@ from agent.rationale import split_sentences
 from agent.survey.overlap import copies
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.render import bibtex, to_json
-from agent.survey.scope import find_scope, key_phrases
+from agent.survey.scope import find_scope, key_phrases, sources_of
 from agent.survey.state import RunState, write_atomic
 from agent.templates import render
 
@@ -235,7 +235,7 @@ class SurveyWriter:
             scope = from_dict(Scope, saved)
         elif user_outline is not None:
             keys = [k for th in user_outline.themes for k in th.keys]
-            scope = Scope(topic, [], keys, {k: 1.0 for k in keys}, self._sources(keys), len(keys), 0, keys)
+            scope = Scope(topic, [], keys, {k: 1.0 for k in keys}, sources_of(self.store.catalog.papers(keys)), len(keys), 0, keys)
         else:
             self._emit("scope", f"searching the store for {topic!r}")
             scope = find_scope(self.store, topic, papers, include, exclude)
@@ -307,13 +307,6 @@ class SurveyWriter:
     def _group_size(self, model: str) -> int:
         # A 1.5B model keeps track of ~5 papers per call; a remote model handles more.
         return 5 if model == "local" else 6
-
-    def _sources(self, keys: list[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for p in self.store.catalog.papers(keys):
-            name = Path(p.source).name if p.source else "unknown"
-            out[name] = out.get(name, 0) + 1
-        return out
 
     @staticmethod
     def _open_problem_cards(outline: Outline, cards: dict[str, PaperCard], scope: Scope) -> list[PaperCard]:
