@@ -54,16 +54,16 @@ class FakeLLM(CustomLLM):
         if prompt.startswith("These papers form one theme"):
             words = prompt.split("Key terms of these papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
-        if 'starting with "Our work"' in prompt:
-            return "Our work builds on these papers and asks what they leave open."
+        if 'Begin with "Unlike these works, our paper"' in prompt:
+            return "Unlike these works, our paper asks what they leave open."
         everything = "\n".join(m["content"] for m in messages)
         found = EVIDENCE.findall(everything)
         if not found:
             return "NOT IN STORE"
         first_of = {key: re.split(r"(?<=[.!?])\s", text)[0].rstrip(".") for key, _title, text in found}
-        # The survey writer asks about one paper at a time ("... what [@key] ("title") does ..."),
+        # The survey writer asks about one paper at a time (its last lines: 'Paper: [@key] "title"'),
         # then for one comparison of two papers.
-        if one := re.search(r"(?:what|that) \[@([^\]]+)\] \(", prompt):
+        if one := re.search(r"^Paper: \[@([^\]]+)\]", prompt, re.M):
             return f"{first_of.get(one.group(1), 'It studies this')} [@{one.group(1)}]."
         if "compare two of the papers above" in prompt and len(found) > 1:
             (a, _, _), (b, _, _) = found[:2]
