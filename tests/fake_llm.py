@@ -54,8 +54,8 @@ class FakeLLM(CustomLLM):
         if prompt.startswith("These papers form one theme"):
             words = prompt.split("Key terms of these papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
-        if 'Begin with "Unlike these works, our paper"' in prompt:
-            return "Unlike these works, our paper asks what they leave open."
+        if 'Use the form: "Unlike these works' in prompt:
+            return "Unlike these works, which study single papers, our paper asks what they leave open."
         everything = "\n".join(m["content"] for m in messages)
         found = EVIDENCE.findall(everything)
         if not found:

@@ -97,6 +97,23 @@ def specific(sentence: str, cards: list[PaperCard], topic: str) -> bool:
     return all(len(said & (stems(f"{c.title} {c.brief} {c.limitation}") - stems(topic))) >= 2 for c in cards)
 
 
+def misattributed(sentence: str, card: PaperCard, cards: list[PaperCard], topic: str) -> str:
+    """The key of another card in the group that the sentence matches better than its own, or "".
+
+    With several cards in its prompt a weak model sometimes describes the neighbouring paper under this
+    paper's name ("The authors present a benchmark ..." for a review); a weak judge may pass it, since
+    both papers share the topic. Matching is on content words beyond the topic's.
+    """
+    said = stems(CITE_GROUP.sub("", sentence)) - stems(topic)
+
+    def shared(c: PaperCard) -> int:
+        return len(said & stems(f"{c.title} {c.problem} {c.method} {c.result} {c.limitation}"))
+
+    own = shared(card)
+    best = max(((shared(c), c.key) for c in cards if c.key != card.key), default=(0, ""))
+    return best[1] if best[0] > own else ""
+
+
 # Acronyms of the field itself: a rewording may say "models" for them; a method's or dataset's name it must keep.
 _GENERIC_ACRONYMS = {"LLM", "MLLM", "LMM", "VLM", "LVLM", "AI", "NLP", "CV", "ML", "RL", "SOTA", "GPU", "API"}
 
@@ -120,6 +137,16 @@ def end_cited(sentence: str, names: dict[str, str]) -> str:
             return ""
     body = body.strip().lstrip(":;,-– ").strip()
     return with_citation(_capital(body), keys) if body else ""
+
+
+def third_person(sentence: str) -> str:
+    """An abstract's sentence as a survey says it: "In this paper, we propose X" -> "The authors propose X"."""
+    out = re.sub(r"^(?:(?:in this|this) (?:paper|work|study|article),?\s*)?we\b", "The authors", sentence.strip(),
+                 flags=re.I)
+    out = re.sub(r"\b[Ww]e\b", "the authors", out)
+    out = re.sub(r"\b[Oo]ur\b", "their", out)
+    out = re.sub(r"\b[Uu]s\b", "them", out)
+    return _capital(out)
 
 
 def _capital(sentence: str) -> str:
@@ -149,16 +176,7 @@ class Drafter:
         sentences: list[str] = []
         problems: list[str] = []
         for card in cards:
-            prompt = render("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
-                            title=card.title, kind=kind, subject=card.name)
-            # ~20 words; a tight budget keeps a weak model from pasting the whole card. A reply cut off
-            # by it is asked again with room to finish (same prompt: llama.cpp reuses all of it).
-            sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name, card.title)
-            if not sentence and any("no finished sentence" in f for f in found):
-                sentence, found = one_sentence(self._complete(prompt, 90), card.key, keys, card.name, card.title)
-            problems += found
-            if sentence and copies(sentence, [card.problem, card.method, card.result, card.limitation]):
-                sentence = self._reword(sentence, card, problems)
+            sentence = self._one(card, cards, block, theme, kind, problems)
             if sentence:
                 sentences.append(sentence)
         if compare and kind == "paper" and len(cards) > 1:
@@ -176,7 +194,29 @@ class Drafter:
                 problems.append("no comparison sentence citing two of the group's papers")
         return self.check(sentences, keys, kind, problems)
 
-    def _reword(self, sentence: str, card: PaperCard, problems: list[str]) -> str:
+    def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: str,
+             problems: list[str]) -> str:
+        """The sentence about one paper: asked over the group's cards, checked for attribution, reworded if copied."""
+        keys = [c.key for c in cards]
+        prompt = render("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
+                        title=card.title, kind=kind, subject=card.name)
+        # ~20 words; a tight budget keeps a weak model from pasting the whole card.
+        sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name, card.title)
+        problems += found
+        if sentence and (other := misattributed(sentence, card, cards, self.topic)):
+            problems.append(f"@{card.key}: its sentence describes @{other}'s card, not its own; dropped")
+            sentence = ""
+        source = card.limitation if kind == "open_problem" else (card.method or card.result or card.problem)
+        if not sentence and source:
+            # A reply cut off, title-only or about another card: say the paper's own key sentence in other
+            # words instead (its card alone, so it cannot drift to a neighbour; cheaper than a longer retry).
+            sentence = self._reword(with_citation(third_person(source), [card.key]), card, problems,
+                                    fallback=True)
+        elif sentence and copies(sentence, [card.problem, card.method, card.result, card.limitation]):
+            sentence = self._reword(sentence, card, problems)
+        return sentence
+
+    def _reword(self, sentence: str, card: PaperCard, problems: list[str], fallback: bool = False) -> str:
         """A sentence that copies its card, said again in other words; kept only if it still holds.
 
         A weak model pastes the abstract; asked with the sentence alone, it rewords. The new wording must
@@ -186,6 +226,13 @@ class Drafter:
         new, _ = one_sentence(reply, card.key, [card.key], card.name, card.title)
         names = {n for n in re.findall(r"\b(?=[\w\-]*[A-Z0-9][\w\-]*[A-Z0-9])[\w\-]+\b", sentence)
                  if n.rstrip("s").upper() not in _GENERIC_ACRONYMS}
+        if fallback:
+            # Shorter than its source, it may leave out names; it must keep the paper's and invent no number.
+            invented = set(re.findall(r"\d+(?:\.\d+)?", new)) - set(re.findall(r"\d+(?:\.\d+)?", sentence))
+            if not new or (card.name and card.name in sentence and card.name not in new) or invented:
+                return ""
+            problems.append(f"@{card.key}: wrote its sentence from its card's key sentence instead")
+            return new  # the check step verifies it like any other sentence
         if not new or copies(new, [card.problem, card.method, card.result, card.limitation]) \
                 or any(n not in new for n in names):
             return sentence

@@ -489,7 +489,8 @@ class SurveyWriter:
         sections_out = []
         for theme in the_outline.themes:
             section = self._section(theme.name, "theme", theme.keys, by_theme.get(theme.name, []), theme.keywords)
-            position = self._position(state, title, abstract, [x.text for x in section.sentences], model, theme.name)
+            position = self._position(state, title, abstract, [cards[k].title for k in section.cited if k in cards],
+                                      model, theme.name)
             if position and position in {x.text for sec in sections_out for x in sec.sentences}:
                 position = ""  # the same sentence under every paragraph positions nothing
             if position and section.sentences:
@@ -507,17 +508,16 @@ class SurveyWriter:
         survey.coverage["must_cite"] = {k: k in cited for k in cite}
         return self._save(survey, path, state)
 
-    def _position(self, state: RunState, title: str, abstract: str, sentences: list[str], model: str | None, theme: str) -> str:
+    def _position(self, state: RunState, title: str, abstract: str, titles: list[str], model: str | None, theme: str) -> str:
         """One sentence on how the user's paper relates to a paragraph's papers (about the user's paper: not verified)."""
-        if not sentences:
+        if not titles:
             return ""
-        inputs = {"title": title, "abstract": abstract, "sentences": sentences, "model": model or self.settings.model}
+        inputs = {"title": title, "abstract": abstract, "titles": titles, "model": model or self.settings.model}
         stage = f"position-{digest_of(theme)}"
         saved = state.load(stage, inputs)
         if saved is not None:
             return str(saved)
-        prompt = render("write_position", title=title, abstract=abstract,
-                        sentences=[CITE_GROUP.sub("", x).strip() for x in sentences])
+        prompt = render("write_position", title=title, abstract=abstract, titles=titles)
         reply = self.llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=60).text
         line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
         line = CITE_GROUP.sub("", line).strip()
