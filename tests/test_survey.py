@@ -358,5 +358,5 @@ def test_abstract_sentences_are_put_in_the_third_person() -> None:
     from agent.survey.draft import third_person
 
     assert third_person("In this paper, we propose X, which our users like.") == \
-        "The authors propose X, which their users like."
+        "The authors propose X, which the authors' users like."
     assert third_person("InfiniBench shows that models fail.") == "InfiniBench shows that models fail."

@@ -83,7 +83,7 @@ def one_sentence(reply: str, key: str, keys: list[str], name: str = "", title: s
     first = CITE_GROUP.sub("", first).strip().lstrip(":;,-– ").strip()
     if first[:1].islower() and not (name and first.lower().startswith(name.lower())):
         first = f"{name or 'This work'} {first}"  # "[@key] presents X" lost its subject with the citation
-    if title and _mostly(first, title):
+    if title and only_title(first, title):
         return "", problems + [f"@{key}: the model wrote only the paper's title"]
     return with_citation(first, [key]), problems
 
@@ -144,7 +144,7 @@ def third_person(sentence: str) -> str:
     out = re.sub(r"^(?:(?:in this|this) (?:paper|work|study|article),?\s*)?we\b", "The authors", sentence.strip(),
                  flags=re.I)
     out = re.sub(r"\b[Ww]e\b", "the authors", out)
-    out = re.sub(r"\b[Oo]ur\b", "their", out)
+    out = re.sub(r"\b[Oo]ur\b", "the authors'", out)
     out = re.sub(r"\b[Uu]s\b", "them", out)
     return _capital(out)
 
@@ -153,11 +153,15 @@ def _capital(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
-def _mostly(sentence: str, title: str) -> bool:
-    """Whether a sentence says little more than the title (its words are >= 80% title words)."""
-    words = re.findall(r"[a-z0-9]+", sentence.lower())
+def only_title(sentence: str, title: str) -> bool:
+    """Whether a "sentence" is the paper's title and nothing more ("X: A New Perspective for Y.").
+
+    Built from title words with a verb of its own ("TS-LLaVA constructs visual tokens through ...") it is
+    a sentence, and a faithful one: the title is the paper's own claim.
+    """
+    words = re.findall(r"[a-z0-9]+", CITE_GROUP.sub("", sentence).lower())
     title_words = set(re.findall(r"[a-z0-9]+", title.lower()))
-    return bool(words) and sum(w in title_words for w in words) / len(words) >= 0.8
+    return bool(words) and all(w in title_words for w in words)
 
 
 class Drafter:

@@ -518,7 +518,7 @@ class SurveyWriter:
         if saved is not None:
             return str(saved)
         prompt = render("write_position", title=title, abstract=abstract, titles=titles)
-        reply = self.llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=60).text
+        reply = self.llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=80).text
         line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
         line = CITE_GROUP.sub("", line).strip()
         # Only a finished sentence about "our work" is kept: anything else could be a claim about others.
