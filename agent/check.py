@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.citations import UNCITED, drop_keys, normalize
+from agent.citations import UNCITED, drop_keys, normalize, tidy_citation
 from agent.claims import cited_sentences
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, mark
             problems.append(f"uncited sentence: {body[:80]}")
             body = body.rstrip(".") + f" {UNCITED}."
         cited += [k for k in good if k not in cited]
-        kept.append(body)
+        kept.append(tidy_citation(body))
     return Gated(" ".join(kept), cited, problems, abstained, kept)
 
 

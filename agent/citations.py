@@ -63,9 +63,28 @@ def drop_keys(sentence: str, bad: set[str]) -> str:
 
 def with_citation(sentence: str, keys: list[str]) -> str:
     """The sentence with its citation groups replaced by one group of `keys`, before the final stop."""
-    bare = CITE_GROUP.sub("", sentence).replace(UNCITED, "").rstrip()
+    bare = CITE_GROUP.sub("", sentence).replace(UNCITED, "").strip()
     bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
     group = "[" + "; ".join("@" + k for k in keys) + "]"
     if bare and bare[-1] in ".!?":
         return f"{bare[:-1].rstrip()} {group}{bare[-1]}"
     return f"{bare} {group}"
+
+
+_LEADING = re.compile(r"^\s*((?:\[[^\[\]]*@[^\[\]]+\]\s*)+)(?=[A-Z0-9\"“])")
+_AFTER_STOP = re.compile(r"[.!?]\s*((?:\[[^\[\]]*@[^\[\]]+\]\s*)+)$")
+
+
+def tidy_citation(sentence: str) -> str:
+    """One place for a sentence's citation: "X. [@a]" and "[@a] X." both read "X [@a]."
+
+    A citation group after the full stop, or before a capitalized sentence, belongs to that sentence; it
+    is moved before the final stop so the text reads the same as the verdict it gets. A citation used as
+    the subject ("[@a] shows ...") is left where it is.
+    """
+    stripped = sentence.strip()
+    if (_LEADING.match(stripped) or _AFTER_STOP.search(stripped)) and len(CITE_GROUP.findall(stripped)) <= 2:
+        middle = _AFTER_STOP.sub(".", _LEADING.sub("", stripped))
+        if not CITE_GROUP.search(middle):
+            return with_citation(stripped, list(dict.fromkeys(parse_keys(stripped))))
+    return sentence

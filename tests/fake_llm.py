@@ -54,8 +54,8 @@ class FakeLLM(CustomLLM):
         if prompt.startswith("These papers form one theme"):
             words = prompt.split("Key terms of these papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
-        if 'Use the form: "Unlike these works' in prompt:
-            return "Unlike these works, which study single papers, our paper asks what they leave open."
+        if "say what the papers listed below do, as one phrase" in prompt:
+            return "study one paper at a time"
         everything = "\n".join(m["content"] for m in messages)
         found = EVIDENCE.findall(everything)
         if not found:

@@ -294,6 +294,10 @@ def test_related_work_cites_every_cite_key(sample_store: Path, tmp_path: Path, f
     assert set(far) <= set(cited)
     assert survey.coverage["must_cite"] == {far[0]: True, far[1]: True}
     assert set(far) <= {r["key"] for r in survey.references}
+    # Each paragraph ends by positioning the user's paper: the model's phrase + the abstract's "we study ...".
+    positions = [s.text for sec in survey.sections for s in sec.sentences if s.kind == "position"]
+    assert positions and positions[0] == ("Unlike these works, which study one paper at a time, our paper "
+                                          "studies long video understanding with multimodal models.")
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -360,3 +364,17 @@ def test_abstract_sentences_are_put_in_the_third_person() -> None:
     assert third_person("In this paper, we propose X, which our users like.") == \
         "The authors propose X, which the authors' users like."
     assert third_person("InfiniBench shows that models fail.") == "InfiniBench shows that models fail."
+
+
+def test_position_joins_their_phrase_to_the_users_contribution() -> None:
+    from agent.survey.position import contribution, position_sentence, their_phrase
+
+    abstract = ("Long videos are hard. In this paper, we propose a retrieval step that selects frames, and we "
+                "evaluate it on three benchmarks.")
+    ours = contribution(abstract)
+    assert ours == "proposes a retrieval step that selects frames"
+    assert contribution("Long videos are hard. Models fail on them.") == ""  # nothing says what the paper does
+    assert their_phrase("These papers build benchmarks for long-video QA.", abstract) == "build benchmarks for long-video QA"
+    assert their_phrase("We propose a retrieval step that selects frames", abstract) == ""  # the user's own words
+    assert position_sentence("build benchmarks", ours) == \
+        "Unlike these works, which build benchmarks, our paper proposes a retrieval step that selects frames."

@@ -20,9 +20,7 @@ from agent.errors import SurveyError
 from agent.survey.cards import make_card
 from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import Outline, PaperCard, Scope, Section, Sentence, Survey, from_dict
-from agent.citations import CITE_GROUP
-from agent.rationale import split_sentences
-from agent.survey.overlap import copies
+from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.render import bibtex, to_json
 from agent.survey.scope import find_scope, key_phrases, sources_of
@@ -517,15 +515,13 @@ class SurveyWriter:
         saved = state.load(stage, inputs)
         if saved is not None:
             return str(saved)
-        prompt = render("write_position", title=title, abstract=abstract, titles=titles)
-        reply = self.llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=80).text
-        line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
-        line = CITE_GROUP.sub("", line).strip()
-        # Only a finished sentence about "our work" is kept: anything else could be a claim about others.
-        ok = re.match(r"^(?:our (?:work|paper|approach|method)|in contrast, our|unlike these)", line, re.I) and line.endswith(".")
-        sentence = re.sub(r"\s+([.,;:])", r"\1", line) if ok else ""
-        if sentence and copies(sentence, split_sentences(abstract)):
-            sentence = ""  # a restated abstract says nothing about how the paper relates to others
+        ours = contribution(abstract)
+        if not ours:
+            state.save(stage, inputs, "")
+            return ""  # no "we propose ..." sentence to say what the user's paper does
+        reply = self.llm.complete([{"role": "user", "content": render("write_position", titles=titles)}],
+                                  model=model, max_tokens=24).text
+        sentence = position_sentence(their_phrase(reply, abstract), ours)
         state.save(stage, inputs, sentence)
         return sentence
 

@@ -1,0 +1,60 @@
+"""Positioning the user's paper in a related-work paragraph: "Unlike these works, which X, our paper Y."
+
+X (what the paragraph's papers do) is a short phrase from the model, read from their titles; Y is the
+user's own contribution, taken by code from their abstract. A weak model asked for the whole sentence
+pasted the user's abstract into it and said things of the other papers that their titles do not say.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.citations import CITE_GROUP
+from agent.rationale import split_sentences
+from agent.survey.overlap import copies
+
+_CONTRIBUTES = re.compile(
+    r"\bwe (propose|introduce|present|develop|design|build|describe|study|show|investigate|analy[sz]e|"
+    r"evaluate|release|construct|formulate|extend)\b\s+(.+)", re.IGNORECASE)
+# Where the contribution clause ends: the next "and we ...", a "where/which shows" tail, a semicolon.
+_CLAUSE_END = re.compile(r",?\s+(?:and|while) we\b|,\s+where\b|;|\s+—\s+")
+
+
+def third_singular(verb: str) -> str:
+    """propose -> proposes, study -> studies, analyze -> analyzes."""
+    verb = verb.lower()
+    if re.search(r"[^aeiou]y$", verb):
+        return verb[:-1] + "ies"
+    if re.search(r"(s|sh|ch|x|z)$", verb):
+        return verb + "es"
+    return verb + "s"
+
+
+def contribution(abstract: str) -> str:
+    """The user's contribution as a verb phrase ("proposes a retrieval step that ..."), or ""."""
+    for sentence in split_sentences(abstract):
+        if match := _CONTRIBUTES.search(sentence):
+            rest = _CLAUSE_END.split(match.group(2), maxsplit=1)[0].strip().rstrip(".")
+            if len(rest.split()) >= 2:
+                return f"{third_singular(match.group(1))} {rest}"
+    return ""
+
+
+def their_phrase(reply: str, abstract: str) -> str:
+    """The model's phrase about the related papers, cleaned ("evaluate long-video understanding"), or ""."""
+    line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
+    line = CITE_GROUP.sub("", line).strip().strip("\"'“”.").strip()
+    line = re.sub(r"^(?:these (?:papers|works)|they|the papers)\s+", "", line, flags=re.IGNORECASE)
+    words = line.split()
+    if not 2 <= len(words) <= 16 or re.match(r"(?:our|we|i)\b", line, re.IGNORECASE) or "@" in line:
+        return ""
+    if copies(line, split_sentences(abstract)):
+        return ""  # the user's abstract, not something the other papers do
+    return line[:1].lower() + line[1:] if not re.match(r"[A-Z]{2}", line) else line
+
+
+def position_sentence(phrase: str, ours: str) -> str:
+    """"Unlike these works, which <phrase>, our paper <ours>." ("" without both parts)."""
+    if not phrase or not ours:
+        return ""
+    return f"Unlike these works, which {phrase}, our paper {ours}."
