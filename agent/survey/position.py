@@ -48,6 +48,9 @@ def their_phrase(reply: str, abstract: str) -> str:
     words = line.split()
     if not 2 <= len(words) <= 16 or re.match(r"(?:our|we|i)\b", line, re.IGNORECASE) or "@" in line:
         return ""
+    repeated = [w for w in set(re.findall(r"[a-z]{4,}", line.lower())) if line.lower().count(w) >= 3]
+    if line.count(",") >= 3 or repeated:
+        return ""  # "evaluate, build, propose, propose, ...": a list, not a phrase
     if copies(line, split_sentences(abstract)):
         return ""  # the user's abstract, not something the other papers do
     return line[:1].lower() + line[1:] if not re.match(r"[A-Z]{2}", line) else line
