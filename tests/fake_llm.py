@@ -54,7 +54,7 @@ class FakeLLM(CustomLLM):
         if prompt.startswith("These papers form one theme"):
             words = prompt.split("Key terms of these papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
-        if "say what the papers listed below do, as one phrase" in prompt:
+        if "have in common, as one verb phrase" in prompt:
             return "study one paper at a time"
         everything = "\n".join(m["content"] for m in messages)
         found = EVIDENCE.findall(everything)

@@ -377,5 +377,6 @@ def test_position_joins_their_phrase_to_the_users_contribution() -> None:
     assert their_phrase("These papers build benchmarks for long-video QA.", abstract) == "build benchmarks for long-video QA"
     assert their_phrase("We propose a retrieval step that selects frames", abstract) == ""  # the user's own words
     assert their_phrase("evaluate, build, propose, propose, propose", abstract) == ""
+    assert their_phrase("NOT IN STORE", abstract) == ""
     assert position_sentence("build benchmarks", ours) == \
         "Unlike these works, which build benchmarks, our paper proposes a retrieval step that selects frames."

@@ -46,7 +46,7 @@ def their_phrase(reply: str, abstract: str) -> str:
     line = CITE_GROUP.sub("", line).strip().strip("\"'“”.").strip()
     line = re.sub(r"^(?:these (?:papers|works)|they|the papers)\s+", "", line, flags=re.IGNORECASE)
     words = line.split()
-    if not 2 <= len(words) <= 16 or re.match(r"(?:our|we|i)\b", line, re.IGNORECASE) or "@" in line:
+    if not 2 <= len(words) <= 16 or not re.search(r"[a-z]{3}", line) or re.match(r"(?:our|we|i)\b", line, re.IGNORECASE) or "@" in line:
         return ""
     repeated = [w for w in set(re.findall(r"[a-z]{4,}", line.lower())) if line.lower().count(w) >= 3]
     if line.count(",") >= 3 or repeated:
