@@ -115,7 +115,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         after = end.end()
         if glued := _LEAD.match(text, after):  # "claim.[@a] Next": the group ends the sentence
             after += len(text[after:glued.end()].rstrip())
-        if text[after:after + 1].isspace() and _starts_sentence(text[after:]):
+        # "... [@a]. m3P proposes ...": a cited full stop ends a sentence even before a lower-case name.
+        cited_stop = bool(re.search(r"@[^\[\]]+\]\s*$", text[:end.start()]))
+        if text[after:after + 1].isspace() and (_starts_sentence(text[after:]) or cited_stop):
             cuts.append(after)
     cuts.append(len(text))
     spans: list[list[int]] = []

@@ -226,3 +226,14 @@ def test_leading_citation_with_reporting_verb_is_judged_on_the_finding() -> None
         ("The drug works.", ["c"]),
         ("The survey shows that is fast.", ["d"]),  # not leading: left as written
     ]
+
+
+def test_a_cited_full_stop_ends_a_sentence_before_a_lower_case_name() -> None:
+    """"... [@u]. m3P proposes ..." is two claims: names such as m3P, iPhone or word2vec start lower-case."""
+    from agent.claims import cited_sentences
+
+    found = cited_sentences("A unified model uses curriculum learning [@u]. m3P proposes a prompt framework [@m].")
+    assert [(s.text, s.keys) for s in found] == [
+        ("A unified model uses curriculum learning [@u].", ["u"]),
+        ("m3P proposes a prompt framework [@m].", ["m"]),
+    ]
