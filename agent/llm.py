@@ -148,6 +148,7 @@ class LLMClient:
             usage = Usage(prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0, calls=1, cached_calls=1)
             self.usage.add(usage)
             return Completion(text, model, usage, cached=True)
+        self._check_credentials(model)
         started = time.perf_counter()
         completion = self._with_retries(model, messages, params, on_token)
         completion.usage.seconds = time.perf_counter() - started
@@ -161,6 +162,28 @@ class LLMClient:
         import asyncio
 
         return await asyncio.to_thread(self.complete, messages, **kwargs)
+
+    def _check_credentials(self, model: str) -> None:
+        """A remote model whose API key is not set fails at once with the variable to set (no retries).
+
+        Without this, litellm's provider error reads like a server fault, and each retry costs seconds.
+        Only `*_KEY`/`*_TOKEN` variables count: a missing `OLLAMA_API_BASE` has a local default.
+        """
+        if model == "local" or self.settings.api_base:
+            return
+        import litellm
+
+        litellm.suppress_debug_info = True  # else it prints "Provider List: ..." to stdout for unknown providers
+        try:
+            missing = litellm.validate_environment(model).get("missing_keys", [])
+        except Exception:  # a provider litellm cannot tell: let the call itself report
+            return
+        needed = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
+        if needed:
+            raise SurveyError(
+                f"model {model!r} needs {' or '.join(needed)}: set it in the environment or in .env, "
+                "or choose another model with --model / SURVEY_MODEL (the default, local, needs no key)"
+            )
 
     def _with_retries(self, model: str, messages: list[Message], params: dict[str, Any], on_token: OnToken | None) -> Completion:
         from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_exponential

@@ -98,3 +98,16 @@ def test_unreachable_server_retries_then_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(SurveyError, match="failed after 2 attempts") as info:
         llm.complete(MESSAGES)
     assert "\n" not in str(info.value)
+
+
+def test_a_missing_api_key_is_one_line_naming_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key for a remote model: no call, no retries, the variable to set (issue: 4 retries, 'server up?')."""
+    import time
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    llm = client(tmp_path, llm_retries=4, llm_retry_wait=1.0)
+    started = time.perf_counter()
+    with pytest.raises(SurveyError) as error:
+        llm.complete([{"role": "user", "content": "hi"}], model="openai/gpt-4o-mini")
+    assert "OPENAI_API_KEY" in str(error.value) and "\n" not in str(error.value)
+    assert time.perf_counter() - started < 2 and llm.usage.calls == 0
