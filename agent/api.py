@@ -57,6 +57,47 @@ class SurveyAgent:
         report.seconds = time.perf_counter() - started
         return report
 
+    def remove(self, keys: Iterable[str] = (), source: str | Path | None = None) -> dict[str, Any]:
+        """Remove papers by key, or every paper read from file `source` (one also read from another file
+        only loses that source). Catalog, vectors and keyword index change together; an unknown key or
+        a file the store never read is an error and nothing is removed."""
+        keys = list(dict.fromkeys(keys))
+        if not keys and source is None:
+            raise SurveyError("name the papers to remove: KEY... or --source FILE")
+        self.store.require_papers()
+        catalog = self.store.catalog
+        unknown = [k for k in keys if catalog.get(k) is None]
+        if unknown:
+            raise SurveyError(f"no paper with key {', '.join(unknown)} in the store; `survey papers` lists the keys")
+        shared: list[str] = []
+        path = str(Path(source).expanduser().resolve()) if source is not None else ""
+        if path:
+            only, shared = catalog.from_source(path)
+            if not only and not shared and catalog.file(path) is None:
+                raise SurveyError(f"the store has no papers read from {source}; `survey papers` shows each paper's source")
+            keys += [k for k in only if k not in keys]
+        with catalog.transaction():
+            removed = catalog.remove(keys)
+            for key in shared:
+                if key not in removed:
+                    catalog.drop_source(key, path)
+            if path:
+                catalog.forget_file(path)
+        self.store.sync()
+        return {"removed": removed, "kept_from_other_files": [k for k in shared if k not in removed],
+                "papers_in_store": catalog.count()}
+
+    def bibtex(self, keys: Iterable[str] = ()) -> str:
+        """BibTeX of the given papers (all papers without keys), written as the survey writes its `.bib`."""
+        from agent.survey.render import bibtex_entries
+
+        keys = list(keys)
+        found = [self.paper(k) for k in keys] if keys else self.papers()
+        unknown = [k for k, p in zip(keys, found) if p is None]
+        if unknown:
+            raise SurveyError(f"no paper with key {', '.join(unknown)} in the store; `survey papers` lists the keys")
+        return bibtex_entries([p.to_dict() for p in found if p is not None])
+
     def papers(self) -> list[Paper]:
         """Every paper in the store, in the order it was added."""
         if not self.store.exists():
@@ -94,17 +135,35 @@ class SurveyAgent:
         model: str | None = None,
         conversation: Conversation | None = None,
         on_token: OnToken | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        source: str | None = None,
     ) -> Answer:
-        """Answer from the papers in the store with `[@key]` citations, or say the store does not answer."""
+        """Answer from the papers in the store with `[@key]` citations, or say the store does not answer.
+
+        `year_from` / `year_to` / `source` limit the evidence as they limit `search`.
+        """
         if not question.strip():
             raise SurveyError("empty question; ask something")
-        return Asker(self.store, self.llm, self.settings).ask(question, conversation, k, model, on_token)
+        filters = {"year_from": year_from, "year_to": year_to, "source": source}
+        return Asker(self.store, self.llm, self.settings).ask(question, conversation, k, model, on_token, filters)
 
     async def aask(self, question: str, **kwargs: Any) -> Answer:
         """`ask` for asyncio callers (the blocking work runs in a worker thread)."""
         import asyncio
 
         return await asyncio.to_thread(self.ask, question, **kwargs)
+
+    def use_model(self, model: str) -> None:
+        """Switch the answering model (chat's /model): checked first, then every cached client reset.
+
+        An unknown provider or a missing API key is a one-line error and the old model stays.
+        """
+        from agent.llm import check_model
+
+        check_model(model, self.settings)
+        self.settings = self.settings.with_overrides(model=model)
+        self._llm, self._verifier = None, None  # the verifier holds the old client
 
     @property
     def verifier(self) -> "Verifier":
@@ -119,9 +178,9 @@ class SurveyAgent:
         """SUPPORTED / CONTRADICTED / NOT_ENOUGH_INFO for one claim against paper `key`, with evidence."""
         return self.verifier.verify_claim(claim, key)
 
-    def verify_text(self, markdown: str) -> "VerificationReport":
+    def verify_text(self, markdown: str, suggest: bool = False) -> "VerificationReport":
         """Every claim sentence of a Markdown text against the papers it cites (reported, never changed)."""
-        return self.verifier.verify_text(markdown)
+        return self.verifier.verify_text(markdown, suggest)
 
     def write(
         self,

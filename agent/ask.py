@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.check import gate
 from agent.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
-from agent.evidence import Evidence, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
+from agent.evidence import Evidence, addresses, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.llm import LLMClient, Message, OnToken, Usage
 from agent.search import SearchHit
 from agent.settings import Settings
@@ -76,9 +76,10 @@ class Asker:
     def __init__(self, store: Store, llm: LLMClient, settings: Settings) -> None:
         self.store, self.llm, self.settings = store, llm, settings
 
-    def retrieve(self, question: str, k: int, context: str = "") -> tuple[list[SearchHit], list[Evidence], list[str]]:
+    def retrieve(self, question: str, k: int, context: str = "",
+                 filters: dict[str, Any] | None = None) -> tuple[list[SearchHit], list[Evidence], list[str]]:
         """Search (and reformulate once when retrieval is weak): hits, evidence, queries run."""
-        found = retrieve(self.store, self.llm, self.settings, question, k, context)
+        found = retrieve(self.store, self.llm, self.settings, question, k, context, filters)
         return found.hits, found.evidence, found.queries
 
     def ask(
@@ -88,6 +89,7 @@ class Asker:
         k: int | None = None,
         model: str | None = None,
         on_token: OnToken | None = None,
+        filters: dict[str, Any] | None = None,
     ) -> Answer:
         question = question.strip()
         conversation = conversation if conversation is not None else Conversation()
@@ -95,7 +97,7 @@ class Asker:
         before.add(self.llm.usage)
         context = conversation.turns[-1].question if conversation.turns else ""
         started = time.perf_counter()
-        _, evidence, queries = self.retrieve(question, k or self.settings.ask_k, context)
+        _, evidence, queries = self.retrieve(question, k or self.settings.ask_k, context, filters)
         retrieval_seconds = time.perf_counter() - started
         new = [e for e in evidence if e.key not in conversation.evidence]
         known = {**conversation.evidence, **{e.key: e for e in new}}
@@ -121,6 +123,12 @@ class Asker:
         answer.retrieval_seconds, answer.timings = retrieval_seconds, reply.timings
         if self.settings.verify and not answer.abstained:
             self._verify(answer, known)
+        # A follow-up ("How many pairs does it have?") is about what the previous question named.
+        if not answer.abstained and (why := addresses(f"{question} {context}".strip(), answer.answer)):
+            # True of the cited paper is not an answer: after repair re-cited an off-topic draft, its
+            # sentences were "supported" yet said nothing about what was asked.
+            answer.answer, answer.citations, answer.abstained = ABSTENTION, [], True
+            answer.problems.append(why)
         answer.usage, answer.model = self._spent(before), reply.model
         conversation.messages = [*messages, {"role": "assistant", "content": reply.text}]
         conversation.evidence = known

@@ -94,6 +94,10 @@ class Catalog:
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
 
+    def count_undated(self) -> int:
+        """Papers without a year: a year filter leaves them out."""
+        return self.db.execute("SELECT COUNT(*) FROM papers WHERE year IS NULL").fetchone()[0]
+
     def key_taken(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM papers WHERE key = ?", (key,)).fetchone() is not None
 
@@ -170,6 +174,44 @@ class Catalog:
             needle = source.lower()
             return {k for k, d in rows if any(needle in s.lower() for s in json.loads(d).get("sources", []))}
         return {k for k, _ in rows}
+
+    def remove(self, keys: list[str]) -> list[str]:
+        """Delete papers and their chunks (call inside a transaction); their vectors go at the next sync."""
+        removed = []
+        for key in keys:
+            row = self.db.execute("SELECT key FROM papers WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                continue
+            ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE key = ?", (row[0],))]
+            self.db.executemany("INSERT OR IGNORE INTO removed_chunks(id) VALUES (?)", [(i,) for i in ids])
+            self.db.execute("DELETE FROM chunks WHERE key = ?", (row[0],))
+            self.db.execute("DELETE FROM papers WHERE key = ?", (row[0],))
+            removed.append(row[0])
+        if removed:
+            self._bump()
+        return removed
+
+    def from_source(self, path: str) -> tuple[list[str], list[str]]:
+        """Keys of papers read from file `path`: (only from it, also from other files)."""
+        only, shared = [], []
+        for key, data in self.db.execute("SELECT key, data FROM papers"):
+            sources = json.loads(data).get("sources", [])
+            if path in sources:
+                (only if set(sources) == {path} else shared).append(key)
+        return only, shared
+
+    def drop_source(self, key: str, path: str) -> None:
+        """Forget that paper `key` was read from `path` (it stays: another file has it too)."""
+        paper = self.get(key)
+        if paper is not None:
+            paper.sources = [s for s in paper.sources if s != path]
+            paper.source = paper.sources[0] if paper.source == path and paper.sources else paper.source
+            data = json.dumps(paper.to_dict(full_text=True), ensure_ascii=False)
+            self.db.execute("UPDATE papers SET data = ? WHERE key = ?", (data, key))
+
+    def forget_file(self, path: str) -> None:
+        """Drop a file's record, so ingesting it again reads it again."""
+        self.db.execute("DELETE FROM files WHERE path = ?", (path,))
 
     # --- chunks -----------------------------------------------------------------------------
     def chunk_texts(self) -> Iterator[tuple[str, str, str]]:

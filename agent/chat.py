@@ -11,6 +11,7 @@ from agent.api import SurveyAgent
 from agent.ask import Conversation
 from agent.errors import SurveyError
 from agent.render import Streamer, answer_markdown, show_answer
+from rich.markup import escape
 
 HELP = """Ask a question about the papers in the store; follow-up questions use the conversation.
   /sources      papers cited by the last answer, and the evidence it was given
@@ -25,8 +26,9 @@ HELP = """Ask a question about the papers in the store; follow-up questions use 
 class ChatSession:
     """One interactive session: a conversation, its history file and the commands."""
 
-    def __init__(self, agent: SurveyAgent, console: Any) -> None:
+    def __init__(self, agent: SurveyAgent, console: Any, filters: dict[str, Any] | None = None) -> None:
         self.agent, self.console = agent, console
+        self.filters = {k: v for k, v in (filters or {}).items() if v is not None}  # --from/--to/--source
         self.conversation = Conversation()
         self._prompt = self._make_prompt()
 
@@ -43,9 +45,8 @@ class ChatSession:
         return lambda: session.prompt("ask> ")
 
     def run(self) -> None:
+        self.agent.store.require_papers()  # before anything opens (and so creates) the catalog
         papers = len(self.agent.papers())
-        if papers == 0:
-            raise SurveyError(f"the store {self.agent.settings.store} has no papers yet; run `survey ingest PATH` first")
         self.console.print(f"[bold]survey chat[/bold] — {papers} papers, model {self.agent.settings.model}. /help for commands.")
         # Ctrl-C must stop an answer. A process started by a non-interactive shell with `&` (some CI
         # runners) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
@@ -69,7 +70,7 @@ class ChatSession:
     def answer(self, question: str) -> None:
         try:
             with Streamer(self.console) as stream:
-                answer = self.agent.ask(question, conversation=self.conversation, on_token=stream)
+                answer = self.agent.ask(question, conversation=self.conversation, on_token=stream, **self.filters)
         except KeyboardInterrupt:
             self.console.print("[yellow](answer stopped)[/yellow]")
             return
@@ -90,6 +91,7 @@ class ChatSession:
             if last is None:
                 self.console.print("No answer yet.")
             else:
+                self.console.print("cited = in the last answer; shown = given to the model as evidence", style="dim")
                 for c in last.citations:
                     self.console.print(f"cited  [@{c.key}] {c.title}", markup=False)
                 for e in last.evidence:
@@ -106,9 +108,12 @@ class ChatSession:
                 self.console.print(f"saved {len(self.conversation.turns)} answer(s) to {path}", markup=False)
         elif name == "/model":
             if arg:
-                self.agent.settings = self.agent.settings.with_overrides(model=arg)
-                self.agent._llm = None  # the next question uses the new model
-                self.conversation = Conversation()
+                try:
+                    self.agent.use_model(arg)
+                except SurveyError as exc:
+                    self.console.print(f"[red]error:[/red] {escape(str(exc))}")
+                    return None
+                self.conversation = Conversation()  # the next question starts afresh with the new model
             self.console.print(f"model: {self.agent.settings.model}", markup=False)
         elif name == "/new":
             self.conversation = Conversation()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from agent.citations import UNCITED, drop_keys, normalize, tidy_citation
 from agent.claims import cited_sentences
+from agent.text import clip
 
 if TYPE_CHECKING:
     from agent.llm import LLMClient
@@ -58,9 +59,9 @@ def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, mark
         good = [k for k in sentence.keys if k in allowed_set]
         if not good:
             if not mark_uncited:
-                problems.append(f"removed uncited sentence: {body[:80]}")
+                problems.append(f"removed uncited sentence: {clip(body, 80)}")
                 continue
-            problems.append(f"uncited sentence: {body[:80]}")
+            problems.append(f"uncited sentence: {clip(body, 80)}")
             body = body.rstrip(".") + f" {UNCITED}."
         cited += [k for k in good if k not in cited]
         kept.append(tidy_citation(body))
@@ -104,7 +105,7 @@ class Checker:
         before = report.citation_recall
         modes = [m for m in parse_modes(self.settings.repair) if m not in without] or ["flag"]
         repaired, kept = Repairer(self.verifier, modes, self.llm).repair(text, report)
-        problems = [f"{c.repair}: {c.claim.text[:80]}" for c in report.checks if c.repair]
+        problems = [f"{c.repair}: {clip(c.claim.text, 80)}" for c in report.checks if c.repair]
         return Checked(repaired, kept, report.checks, problems, before)
 
     def check(self, draft: str, allowed: list[str], mark_uncited: bool = True, without: tuple[str, ...] = ()) -> Checked:

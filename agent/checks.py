@@ -109,3 +109,65 @@ def direction(text: str) -> int:
     """+1 if a text speaks of more/increase, -1 of less/decrease, 0 if neither or both."""
     up, down = len(_UP.findall(text)), len(_DOWN.findall(text))
     return (up > down) - (down > up)
+
+
+def _values(text: str) -> list[tuple[str, float, str]]:
+    """(normalized, value, unit) for each number in a text; the unit is "%", the next word, or "."/"" for a
+    bare decimal/integer ("76.34 minutes" -> "minute", "85.1%" -> "%", "80.5" -> ".")."""
+    out = []
+    for m in _NUMBER.finditer(text):
+        norm = _number_value(m.group(0))
+        try:
+            value = float(norm)
+        except ValueError:
+            continue
+        after = re.match(r"\s*([A-Za-z]+)", text[m.end():])
+        unit = "%" if "%" in m.group(0) or "percent" in m.group(0) else (after.group(1).lower().rstrip("s") if after else "")
+        out.append((norm, value, unit))
+    return out
+
+
+def _same_quantity(a: tuple[str, float, str], b: tuple[str, float, str]) -> bool:
+    """Two numbers that could measure the same thing: the same unit word, or both precise (a decimal or a
+    percentage) and of the same magnitude."""
+    (_, x, unit_a), (_, y, unit_b) = a, b
+    if not 0.5 <= y / x <= 2:
+        return False
+    if unit_a and unit_a == unit_b and unit_a not in ("and", "the", "of", "in", "on", "to", "for", "with"):
+        return True
+    precise = ("." in a[0] or unit_a == "%", "." in b[0] or unit_b == "%")
+    return all(precise)
+
+
+@lru_cache(maxsize=4096)
+def conflicting_numbers(claim: str, paper_text: str) -> tuple[tuple[str, str, str], ...]:
+    """(claim's number, paper's number, paper's sentence) where the paper gives another value for what the
+    claim measures: a sentence sharing 3+ content words with the claim states a number of the same kind
+    and magnitude ("85.1%" in the claim, "accuracy of 80.5" in the paper). Those claims are contradicted,
+    not merely unsupported."""
+    from agent.rationale import split_sentences, stems
+
+    missing = set(missing_numbers(claim, paper_text))
+    if not missing:
+        return ()
+    claim_words = stems(_NUMBER.sub(" ", claim))
+    out = []
+    for mine in _values(claim):
+        norm, value = mine[0], mine[1]
+        if norm not in missing or value == 0:
+            continue
+        best: tuple[int, float, str, str] | None = None
+        for sentence in split_sentences(paper_text):
+            shared = len(claim_words & stems(sentence))
+            if shared < 3:
+                continue
+            for theirs in _values(sentence):
+                other, v = theirs[0], theirs[1]
+                if other == norm or not _same_quantity(mine, theirs) or re.fullmatch(r"(19|20)\d\d", other):
+                    continue
+                key = (shared, -abs(v - value))
+                if best is None or key > (best[0], best[1]):
+                    best = (shared, -abs(v - value), other, sentence)
+        if best:
+            out.append((norm, best[2], best[3]))
+    return tuple(out)

@@ -11,6 +11,7 @@ import typer
 
 from agent import offline  # noqa: F401
 from agent.errors import SurveyError
+from agent.text import clip
 
 app = typer.Typer(
     help="Turn a pile of research papers into cited answers and verified surveys — offline by default.",
@@ -20,7 +21,10 @@ app = typer.Typer(
 )
 
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store directory (default: SURVEY_STORE or ./store).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Machine-readable JSON on stdout.")]
+FromOpt = Annotated[Optional[int], typer.Option("--from", help="Only papers from this year on.")]
+ToOpt = Annotated[Optional[int], typer.Option("--to", help="Only papers up to this year.")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only papers from files whose path contains this.")]
 
 
 def _agent(store: Path | None, **overrides: Any):  # type: ignore[no-untyped-def]
@@ -46,7 +50,7 @@ def ingest(
     format: Annotated[
         Optional[str], typer.Option("--format", "-f", help="Force a format: listing, jsonl, bibtex, pdf.")
     ] = None,
-    keyword_only: Annotated[bool, typer.Option("--keyword-only", help="Skip embeddings (BM25 only).")] = False,
+    keyword_only: Annotated[bool, typer.Option("--keyword-only", metavar="", help="Skip embeddings (BM25 only).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add papers to the store: deduplicated, keyed, embedded and keyword-indexed."""
@@ -64,13 +68,15 @@ def ingest(
     else:
         out = _console()
         for f in report.files:
-            state = "unchanged, skipped" if f.unchanged else (f"error: {f.error}" if f.error else "")
+            state = f"unchanged, skipped ({f.skipped} papers)" if f.unchanged else (f"error: {f.error}" if f.error else "")
             counts = f"{f.new} new, {f.updated} updated, {f.duplicate} duplicate" + (f", {len(f.rejected)} rejected" if f.rejected else "")
             out.print(escape(f"{display_path(f.path)}: {state or counts}"))
         for r in rejected:
             err.print(f"[red]rejected[/red] {escape(str(r.__class__(display_path(r.file), r.reason, r.line)))}")
         out.print(
-            f"[bold]{report.new} new, {report.updated} updated, {report.duplicate} duplicate, {len(rejected)} rejected[/bold]"
+            f"[bold]{report.new} new, {report.updated} updated, {report.duplicate} duplicate, "
+            + (f"{report.skipped} in unchanged files, " if report.skipped else "")
+            + f"{len(rejected)} rejected[/bold]"
             f" — {report.papers_in_store} papers in {agent.settings.store}"
         )
     if rejected:
@@ -104,24 +110,59 @@ class _progress:
 
 
 @app.command()
-def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """List every paper in the store."""
-    from agent.settings import Settings
-
-    settings = Settings().with_overrides(store=store)
-    catalog_path = Path(settings.store) / "catalog.sqlite"
-    if not catalog_path.exists():
-        found = []
-    else:  # straight to the catalog: listing must not pay for loading Chroma
-        from agent.catalog import Catalog
-
-        found = Catalog(catalog_path, create=False).papers()
+def remove(
+    keys: Annotated[Optional[list[str]], typer.Argument(help="Keys of the papers to remove.")] = None,
+    source: Annotated[Optional[Path], typer.Option("--source", help="Remove every paper read from this file.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove papers (catalog, vectors and keyword index together); an unknown key removes nothing."""
+    result = _agent(store).remove(keys or [], source)
     if as_json:
-        _print_json([p.listing_dict() for p in found])
+        _print_json(result)
+        return
+    out = _console()
+    n = len(result["removed"])
+    out.print(f"removed {n} paper{'' if n == 1 else 's'}: {', '.join(result['removed']) or '-'}", markup=False)
+    if result["kept_from_other_files"]:
+        out.print(f"kept (also read from other files): {', '.join(result['kept_from_other_files'])}", markup=False)
+    out.print(f"{result['papers_in_store']} papers in the store", markup=False)
+
+
+@app.command()
+def export(
+    keys: Annotated[Optional[list[str]], typer.Argument(help="Keys of the papers (default: all).")] = None,
+    bib: Annotated[bool, typer.Option("--bib", metavar="", help="BibTeX (the only format so far).")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Export papers as BibTeX: `survey export --bib [KEY...] [-o refs.bib]`."""
+    if not bib:
+        raise SurveyError("choose the format: --bib")
+    text = _agent(store).bibtex(keys or [])
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SurveyError(f"cannot write {output}: {exc.strerror or exc}") from None
+    _console(stderr=True).print(f"wrote {text.count(chr(10) + '@') + text.startswith('@')} entries to {output}", markup=False)
+
+
+@app.command()
+def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """List every paper in the store (with --json: every field but the full text)."""
+    agent = _agent(store)
+    found = agent.papers()  # the catalog only: listing does not load Chroma or the embedding model
+    if as_json:
+        _print_json([p.to_dict() for p in found])
         return
     out = _console()
     if not found:
-        out.print(f"No papers in {settings.store}. Run `survey ingest PATH` first.")
+        root = Path(agent.settings.store)
+        out.print(f"No store at {root}." if not root.exists() else f"No papers in the store at {root} yet.",
+                  "Run `survey ingest PATH` first.")
         return
     if len(found) > 500 or not out.is_terminal:  # a table of 75k rows takes rich minutes to lay out
         sys.stdout.writelines(
@@ -137,22 +178,26 @@ def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     for p in found:
         table.add_row(escape(p.key), str(p.year or ""), escape(p.title), Path(p.source).name if p.source else "")
     out.print(table)
-    out.print(f"{len(found)} papers")
+    out.print(f"{len(found)} paper" + ("" if len(found) == 1 else "s"))
 
 
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for: a topic, a question, a title or an acronym.")],
-    k: Annotated[Optional[int], typer.Option("-k", help="How many papers.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", min=1, help="How many papers (default 10, SURVEY_SEARCH_K).")] = None,
     store: StoreOpt = None,
-    year_from: Annotated[Optional[int], typer.Option("--from", help="Only papers from this year on.")] = None,
-    year_to: Annotated[Optional[int], typer.Option("--to", help="Only papers up to this year.")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Only papers from files whose path contains this.")] = None,
+    year_from: FromOpt = None,
+    year_to: ToOpt = None,
+    source: SourceOpt = None,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, keyword or dense.")] = "hybrid",
     as_json: JsonOpt = False,
 ) -> None:
     """Find papers by meaning or by name (BM25 + embeddings, fused)."""
-    hits = _agent(store).search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
+    agent = _agent(store)
+    hits = agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
+    if (year_from is not None or year_to is not None) and (undated := agent.store.catalog.count_undated()):
+        _console(stderr=True).print(f"note: --from/--to left out {undated} paper{'' if undated == 1 else 's'} "
+                                    "of the store that have no year; search without them to include those")
     if as_json:
         _print_json([h.to_dict() for h in hits])
         return
@@ -175,8 +220,11 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="litellm 
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the papers in the store.")],
     model: ModelOpt = None,
-    k: Annotated[Optional[int], typer.Option("-k", help="Papers retrieved as evidence.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", min=1, help="Papers retrieved as evidence (default 5, SURVEY_ASK_K).")] = None,
     store: StoreOpt = None,
+    year_from: FromOpt = None,
+    year_to: ToOpt = None,
+    source: SourceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer from the papers in the store, citing them as \\[@key] — or say the store does not answer."""
@@ -184,20 +232,22 @@ def ask(
 
     agent = _agent(store, model=model)
     if as_json:
-        _print_json(agent.ask(question, k=k).to_dict())
+        _print_json(agent.ask(question, k=k, year_from=year_from, year_to=year_to, source=source).to_dict())
         return
     out = _console()
     with Streamer(out) as stream:
-        answer = agent.ask(question, k=k, on_token=stream)
+        answer = agent.ask(question, k=k, on_token=stream, year_from=year_from, year_to=year_to, source=source)
     show_answer(out, answer)
 
 
 @app.command()
-def chat(model: ModelOpt = None, store: StoreOpt = None) -> None:
+def chat(model: ModelOpt = None, store: StoreOpt = None, year_from: FromOpt = None, year_to: ToOpt = None,
+         source: SourceOpt = None) -> None:
     """Talk to your papers: follow-up questions, /sources, /papers, /save FILE, /model, /help."""
     from agent.chat import ChatSession
 
-    ChatSession(_agent(store, model=model), _console()).run()
+    filters = {"year_from": year_from, "year_to": year_to, "source": source}
+    ChatSession(_agent(store, model=model), _console(), filters).run()
 
 
 JudgeOpt = Annotated[
@@ -213,7 +263,7 @@ def verify(
     claim: Annotated[Optional[str], typer.Option("--claim", help="Check one claim instead of a file.")] = None,
     paper: Annotated[Optional[str], typer.Option("--paper", help="Key of the paper --claim cites.")] = None,
     judge: JudgeOpt = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a claim is not supported.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", metavar="", help="Exit 1 when a claim is not supported.")] = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -243,7 +293,7 @@ def verify(
         markdown = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SurveyError(f"{file}: cannot read ({e.__class__.__name__}); pass a UTF-8 Markdown file") from None
-    report = agent.verify_text(markdown)
+    report = agent.verify_text(markdown, suggest=True)
     if as_json:
         _print_json({"file": str(file), **report.to_dict()})
     else:
@@ -253,12 +303,14 @@ def verify(
             out.print(f"{MARKS[check.status]}  {file}:{check.claim.line}  [dim]{escape(keys)}[/dim]")
             out.print(f"  {escape(check.claim.text)}")
             for v in check.verdicts:
-                detail = f" — {escape(v.evidence[0][:160])}" if v.evidence else ""
+                detail = f" — {escape(clip(v.evidence[0], 160))}" if v.evidence else ""
                 out.print(f"  [dim]@{escape(v.key)}: {v.label} {v.score:.2f}{detail}[/dim]")
                 for problem in v.problems:
                     out.print(f"  [dim]  check: {escape(problem)}[/dim]")
             if check.joint is not None:
                 out.print(f"  [dim]together: {check.joint.label} {check.joint.score:.2f}[/dim]")
+            if check.instead:
+                out.print(f"  [yellow]supported by @{escape(check.instead)} instead[/yellow]")
         if report.unknown_keys:
             out.print(f"[red]unknown citations (not in the store): {escape(', '.join(report.unknown_keys))}[/red]")
         out.print(f"[bold]{report.summary()}[/bold]  [dim]judge {report.judge}, {report.seconds:.1f} s[/dim]")
@@ -316,8 +368,8 @@ def evaluate(
 
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Paper keys to pin in (repeat, or separate with commas).")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Paper keys to leave out (repeat, or separate with commas).")]
-FreshOpt = Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming a previous run.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
+FreshOpt = Annotated[bool, typer.Option("--fresh", metavar="", help="Start over instead of resuming a previous run.")]
+ForceOpt = Annotated[bool, typer.Option("--force", metavar="", help="Overwrite an existing output file.")]
 CiteOpt = Annotated[Optional[list[str]], typer.Option("--cite", help="Paper keys that must be discussed (repeat, or separate with commas).")]
 
 
@@ -499,6 +551,8 @@ def main() -> None:
         app()
     except SurveyError as exc:
         sys.stderr.write(f"error: {exc}\n")
+        if "--json" in sys.argv[1:]:  # a program reading stdout gets JSON whatever happened
+            _print_json({"error": str(exc)})
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; run the same command again to resume\n")

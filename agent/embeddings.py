@@ -114,6 +114,8 @@ class LiteLLMEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         import litellm
 
+        litellm.suppress_debug_info = True  # its banners go to stdout (breaks --json)
+
         try:
             response = litellm.embedding(model=self.name, input=texts)
         except Exception as exc:  # litellm raises many provider-specific types

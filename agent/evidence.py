@@ -5,8 +5,10 @@ Shared by `ask` and the survey writer: code retrieves and picks short evidence, 
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.rationale import split_sentences, stems
 from agent.search import SearchHit
@@ -49,6 +51,41 @@ def coverage(question: str, evidence: list[Evidence]) -> float:
     return len(wanted & have) / len(wanted)
 
 
+# Words of how a question is asked, not of what it is about.
+_ASKING = stems("what which who whom whose when where why how many much does do did is are was were "
+                "use used using paper papers work approach method study describe explain compare differ "
+                "difference between mean")
+_NAME = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z][\w\-]*|[A-Z]{2,}[\w\-]*|[A-Za-z]+[\-]?\d[\w\-]*)\b")
+
+
+def names_in(question: str) -> list[str]:
+    """What a question names: mixed-case or all-caps terms and terms with digits (AlphaGo, BERT, GPT-4),
+    and capitalized words not at the start of a sentence (Kingma)."""
+    found = [m.group(0) for m in _NAME.finditer(question)]
+    found += [m.group(1) for m in re.finditer(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{2,})\b", question.strip())]
+    return list(dict.fromkeys(found))
+
+
+def addresses(question: str, answer: str) -> str:
+    """"" when an answer is about the question; otherwise why not (it then counts as an abstention).
+
+    A sentence can be true of a cited paper and still not answer the question ("We introduce Adam ..."
+    for a question about AlphaGo Zero): it must mention one of the things the question names, or, for a
+    question that names nothing, share at least two of its content words (one, for a one-word question).
+    """
+    said = answer.lower()
+    names = names_in(question)
+    if names:
+        if any(n.lower() in said for n in names):
+            return ""
+        return f"the answer mentions none of what the question names ({', '.join(names[:4])})"
+    wanted = stems(question) - _ASKING
+    shared = wanted & stems(answer)
+    if len(shared) >= min(2, len(wanted)):
+        return ""
+    return "the answer shares too few words with the question to be an answer to it"
+
+
 def best_sentences(text: str, query: str, n: int) -> list[str]:
     """The `n` sentences of an abstract sharing most content words with the query, in abstract order."""
     wanted = stems(query)
@@ -75,11 +112,16 @@ def select_evidence(question: str, hits: list[SearchHit], store: "Store", settin
     return chosen
 
 
-def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: str, k: int, context: str = "") -> Retrieval:
-    """Search; if the evidence covers too little of the question, reformulate once and search again."""
+def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: str, k: int, context: str = "",
+             filters: dict[str, Any] | None = None) -> Retrieval:
+    """Search; if the evidence covers too little of the question, reformulate once and search again.
+
+    `filters`: `year_from`, `year_to`, `source`, as for search.
+    """
+    filters = filters or {}
     query = f"{context} {question}".strip()
     queries = [query]
-    hits = store.search(query, k)
+    hits = store.search(query, k, **filters)
     evidence = select_evidence(question, hits, store, settings)
     if settings.reformulate and coverage(question, evidence) < 0.5:
         prompt = render("reformulate", question=question, context=context)
@@ -87,7 +129,7 @@ def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: s
         rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
         if rewritten and rewritten.lower() != query.lower():
             queries.append(rewritten)
-            merged = {h.key: h for h in store.search(rewritten, k)}
+            merged = {h.key: h for h in store.search(rewritten, k, **filters)}
             for h in hits:
                 merged.setdefault(h.key, h)
             hits = list(merged.values())[:k]

@@ -30,6 +30,7 @@ class FileReport:
     updated: int = 0
     duplicate: int = 0
     unchanged: bool = False
+    skipped: int = 0  # papers of an unchanged file: not read again, so neither new nor duplicate
     rejected: list[Rejection] = field(default_factory=list)
     error: str | None = None
 
@@ -56,6 +57,10 @@ class IngestReport:
         return sum(f.duplicate for f in self.files)
 
     @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
     def rejected(self) -> list[Rejection]:
         out: list[Rejection] = []
         for f in self.files:
@@ -70,12 +75,13 @@ class IngestReport:
             "new": self.new,
             "updated": self.updated,
             "duplicate": self.duplicate,
+            "skipped_unchanged": self.skipped,
             "rejected": [{"file": r.file, "line": r.line, "reason": r.reason} for r in self.rejected],
             "embedded_chunks": self.embedded,
             "papers_in_store": self.papers_in_store,
             "files": [
                 {"path": f.path, "new": f.new, "updated": f.updated, "duplicate": f.duplicate,
-                 "unchanged": f.unchanged, "error": f.error}
+                 "unchanged": f.unchanged, "skipped": f.skipped, "error": f.error}
                 for f in self.files
             ],
         }
@@ -142,7 +148,7 @@ def ingest_file(
         ident = str(path.resolve())
         known = catalog.file(ident)
         if known and known.sha256 == digest:
-            report.unchanged, report.duplicate = True, known.papers
+            report.unchanged, report.skipped = True, known.papers
             return report
         parsed = parse_file(path, data, fmt)
     except SourceError as exc:

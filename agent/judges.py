@@ -80,6 +80,13 @@ def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
     blocking = [f for f in found if enforce == "all" or (enforce == "numbers" and f.startswith("number"))]
     if blocking and verdict.label == SUPPORTED:
         verdict.label, verdict.score = NOT_ENOUGH_INFO, max(0.5, 1 - verdict.score)
+    conflicts = checks.conflicting_numbers(case.claim, case.paper_text) if enforce != "off" else ()
+    if conflicts and verdict.label != CONTRADICTED:
+        # The paper states another value for what the claim measures: that is a contradiction, and the
+        # sentence that says so is the evidence.
+        verdict.label, verdict.score = CONTRADICTED, max(0.75, verdict.score)
+        verdict.evidence = [conflicts[0][2]]
+    found += [f"the paper states {theirs} where the claim says {ours}" for ours, theirs, _ in conflicts]
     verdict.problems = [*verdict.problems, *found]
     return verdict
 

@@ -45,7 +45,10 @@ class Usage:
     def summary(self) -> str:
         cost = "local, $0" if self.cost_usd == 0 else f"${self.cost_usd:.4f}"
         cached = f", {self.cached_calls} cached" if self.cached_calls else ""
-        return (f"{self.calls} model call(s){cached}, {self.prompt_tokens} tokens in, "
+        if not self.calls:
+            return "no model call"
+        calls = f"{self.calls} model call" + ("" if self.calls == 1 else "s")
+        return (f"{calls}{cached}, {self.prompt_tokens} tokens in, "
                 f"{self.completion_tokens} out, {cost}, {self.seconds:.1f} s")
 
 
@@ -164,26 +167,7 @@ class LLMClient:
         return await asyncio.to_thread(self.complete, messages, **kwargs)
 
     def _check_credentials(self, model: str) -> None:
-        """A remote model whose API key is not set fails at once with the variable to set (no retries).
-
-        Without this, litellm's provider error reads like a server fault, and each retry costs seconds.
-        Only `*_KEY`/`*_TOKEN` variables count: a missing `OLLAMA_API_BASE` has a local default.
-        """
-        if model == "local" or self.settings.api_base:
-            return
-        import litellm
-
-        litellm.suppress_debug_info = True  # else it prints "Provider List: ..." to stdout for unknown providers
-        try:
-            missing = litellm.validate_environment(model).get("missing_keys", [])
-        except Exception:  # a provider litellm cannot tell: let the call itself report
-            return
-        needed = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
-        if needed:
-            raise SurveyError(
-                f"model {model!r} needs {' or '.join(needed)}: set it in the environment or in .env, "
-                "or choose another model with --model / SURVEY_MODEL (the default, local, needs no key)"
-            )
+        check_model(model, self.settings, provider=False)
 
     def _with_retries(self, model: str, messages: list[Message], params: dict[str, Any], on_token: OnToken | None) -> Completion:
         from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -275,6 +259,37 @@ class LLMClient:
             except Exception:  # a model missing from litellm's price map costs nothing we can know
                 cost = 0.0
         return Usage(prompt_tokens=int(prompt or 0), completion_tokens=int(completion or 0), cost_usd=cost, calls=1)
+
+
+def check_model(model: str, settings: Settings, provider: bool = True) -> None:
+    """A one-line error for a model string that cannot work: unknown provider, or its API key not set.
+
+    Without this, a missing key reads like a server fault after seconds of retries. Only `*_KEY` /
+    `*_TOKEN` variables count (a missing `OLLAMA_API_BASE` has a local default); nothing is sent.
+    """
+    if model == "local":
+        return
+    import litellm
+
+    litellm.suppress_debug_info = True  # else it prints "Provider List: ..." to stdout for unknown providers
+    if provider:
+        try:
+            litellm.get_llm_provider(model=model)
+        except Exception:
+            raise SurveyError(f"unknown model {model!r}: use provider/name, e.g. openai/gpt-4o-mini, "
+                              "anthropic/claude-3-5-haiku-latest, ollama/llama3, or local") from None
+    if settings.api_base:
+        return
+    try:
+        missing = litellm.validate_environment(model).get("missing_keys", [])
+    except Exception:  # a provider litellm cannot tell: let the call itself report
+        return
+    needed = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
+    if needed:
+        raise SurveyError(
+            f"model {model!r} needs {' or '.join(needed)}: export it in the environment, "
+            "or choose another model with --model / SURVEY_MODEL (the default, local, needs no key)"
+        )
 
 
 def _short(exc: BaseException) -> str:

@@ -92,11 +92,6 @@ class Paper:
             data.pop("full_text")
         return data
 
-    def listing_dict(self) -> dict[str, Any]:
-        """The short JSON shape of a paper in listings (`survey papers --json`), without the abstract."""
-        return {"key": self.key, "title": self.title, "year": self.year, "source": self.source, "authors": self.authors,
-                "arxiv_id": self.arxiv_id, "doi": self.doi, "url": self.url, "abstract_truncated": self.abstract_truncated}
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Paper":
         names = {f.name for f in fields(cls)}

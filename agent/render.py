@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.ask import Answer
+from agent.text import clip
 
 
 def answer_markdown(answer: Answer, heading: bool = False) -> str:
@@ -17,14 +18,14 @@ def answer_markdown(answer: Answer, heading: bool = False) -> str:
     elif answer.abstained and answer.evidence:
         lines += ["", "Closest papers in the store:", ""]
         lines += [f"- [@{e.key}] {e.title}" for e in answer.evidence[:5]]
-    if answer.verification is not None:
+    if answer.verification is not None and not answer.abstained:  # an abstention has nothing to score
         lines += ["", "*Verified against the abstracts:* " + answer.verification.summary()]
         marks = {"supported": "✓", "contradicted": "✗", "unsupported": "?", "uncited": "?"}
         for check in answer.verification.checks:
             if check.status != "supported" or check.repair:
-                lines.append(f"- {marks[check.status]} {check.status}{' (' + check.repair + ')' if check.repair else ''}: {check.claim.text[:100]}")
-    if answer.problems:
-        lines += ["", "*Checked by code:* " + "; ".join(answer.problems)]
+                lines.append(f"- {marks[check.status]} {check.status}{' (' + check.repair + ')' if check.repair else ''}: {clip(check.claim.text, 100)}")
+    if answer.problems:  # what code changed or noticed in the model's draft, one plain line each
+        lines += ["", "*What the checks changed or noticed:*", ""] + [f"- {p}" for p in answer.problems]
     return "\n".join(lines)
 
 
@@ -36,17 +37,37 @@ def show_answer(console: Any, answer: Answer) -> None:
     console.print(f"[dim]{answer.usage.summary()} · model {answer.model}[/dim]")
 
 
-class Streamer:
-    """Shows model text live as it streams; the checked answer replaces it when done."""
+class _Waiting:
+    """The status line shown until the first token: what is happening and for how long.
 
-    def __init__(self, console: Any) -> None:
-        self.console, self.parts, self.live = console, [], None
+    The embedded model reads the evidence for ~15 s on 2 cores (longer when the weights are joined on
+    first use) before it writes a word; a blank screen for that long reads as a hang.
+    """
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self.label, self.started = label, time.monotonic()
+
+    def __rich__(self) -> Any:
+        import time
+
+        from rich.text import Text
+
+        return Text(f"… {self.label} ({time.monotonic() - self.started:.0f} s)", style="dim")
+
+
+class Streamer:
+    """Shows a status line, then model text live as it streams; the checked answer replaces it when done."""
+
+    def __init__(self, console: Any, label: str = "searching the store, then the model reads the evidence") -> None:
+        self.console, self.parts, self.live, self.label = console, [], None, label
 
     def __enter__(self) -> "Streamer":
         from rich.live import Live
 
         if self.console.is_terminal:
-            self.live = Live(console=self.console, refresh_per_second=12, transient=True)
+            self.live = Live(_Waiting(self.label), console=self.console, refresh_per_second=4, transient=True)
             self.live.start()
         return self
 

@@ -119,6 +119,14 @@ class Store:
         return self.embedder.embed([text])[0] if self.embedder is not None else None
 
     # --- search -----------------------------------------------------------------------------
+    def require_papers(self) -> None:
+        """Raise a one-line error when there is no store at this path, or it holds no papers."""
+        if not self.root.exists():
+            raise EmptyStoreError(f"no store at {self.root}: check --store / SURVEY_STORE, or create one with "
+                                  f"`survey ingest PATH --store {self.root}`")
+        if not self.exists() or self.catalog.count() == 0:
+            raise EmptyStoreError(f"no papers in the store at {self.root} yet; run `survey ingest PATH` first")
+
     def search(
         self,
         query: str,
@@ -131,11 +139,12 @@ class Store:
         """Papers for a query: BM25 and dense chunk rankings fused by reciprocal rank."""
         if not query.strip():
             raise SurveyError("empty query; say what to search for")
-        if not self.exists() or self.catalog.count() == 0:
-            raise EmptyStoreError(f"the store {self.root} has no papers yet; run `survey ingest PATH` first")
+        self.require_papers()
         self.refresh_keyword_index()
         filtered = year_from is not None or year_to is not None or bool(source)
         keys = self.catalog.keys_where(year_from, year_to, source) if filtered else None
+        if keys is not None and not keys:
+            return []  # nothing passes the filters (and Chroma refuses an empty `$in`)
         depth = max(50, 5 * k)
         names: list[str] = []
         chunk_lists: list[list[tuple[str, float]]] = []

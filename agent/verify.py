@@ -38,6 +38,7 @@ class ClaimCheck:
     repair: str = ""
     joint: Verdict | None = None  # all cited papers together, judged when none supports the claim alone
     relevant: list[str] = field(default_factory=list)  # citation keys that are relevant (ALCE precision)
+    instead: str = ""  # a store paper that supports the claim when the cited ones do not
 
     @property
     def status(self) -> str:
@@ -63,6 +64,7 @@ class ClaimCheck:
             "joint": self.joint.to_dict() if self.joint else None,
             "relevant": self.relevant,
             "repair": self.repair,
+            "supported_instead_by": self.instead or None,
         }
 
 
@@ -98,6 +100,8 @@ class VerificationReport:
 
     def summary(self) -> str:
         n = len(self.checks)
+        if not n:
+            return "no cited claim to check"
         ok = n - len(self.failing)
         return f"{ok}/{n} claims supported · citation recall {self.citation_recall:.2f} · precision {self.citation_precision:.2f}"
 
@@ -180,8 +184,11 @@ class Verifier:
             raise SurveyError("empty claim; pass the sentence to check with --claim")
         return self.judge.judge([self.case(claim, key)])[0]
 
-    def verify_text(self, markdown: str) -> VerificationReport:
-        """Every claim sentence of a Markdown text against the papers it cites."""
+    def verify_text(self, markdown: str, suggest: bool = False) -> VerificationReport:
+        """Every claim sentence of a Markdown text against the papers it cites.
+
+        `suggest`: for each claim its citations do not support, look for a store paper that does.
+        """
         started = time.perf_counter()
         catalog = self.store.catalog if self.store.exists() else None
         # Keys only: parsing every stored paper costs ~1 s at 75k papers, on every answer.
@@ -198,4 +205,18 @@ class Verifier:
         for (n, _), verdict in zip(cases, self.judge.judge(list(cases.values()))):
             checks[n].verdicts.append(verdict)
         self.judge_jointly(checks, cases)
+        if suggest:
+            self.suggest(checks)
         return VerificationReport(checks, self.judge.name, time.perf_counter() - started, self.judge.caveat)
+
+    def suggest(self, checks: list[ClaimCheck], k: int = 3) -> None:
+        """For a claim its citations do not support, the store paper that does, if one of the `k` papers
+        a search for the claim finds supports it ("supported by @hu2022lora instead")."""
+        for check in checks:
+            if check.status not in ("unsupported", "contradicted") or not check.claim.keys:
+                continue
+            others = [h.key for h in self.store.search(check.claim.text, k + len(check.claim.keys))
+                      if h.key not in check.claim.keys][:k]
+            verdicts = self.judge.judge([self.case(check.claim.text, key) for key in others])
+            best = max((v for v in verdicts if v.supported), key=lambda v: v.score, default=None)
+            check.instead = best.key if best else ""

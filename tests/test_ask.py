@@ -152,3 +152,46 @@ def test_malformed_model_output_never_crashes(sample_store: Path, llm_settings: 
     answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
     assert answer.abstained and answer.answer == ABSTENTION
     assert answer.draft == reply
+
+
+def test_a_true_sentence_that_does_not_answer_is_an_abstention(sample_store: Path, llm_settings: dict, fake) -> None:
+    """Issue: an off-topic draft re-cited to a real paper was shown as a verified answer (2/2 supported)."""
+    from agent.render import answer_markdown
+
+    fake.script += ["InfiniBench is a comprehensive benchmark for very long video understanding [@InfiniBench]."]
+    answer = agent_for(sample_store, llm_settings).ask(
+        "Which reinforcement learning algorithm trained AlphaGo Zero on long video benchmarks?")
+    assert answer.abstained and answer.answer == ABSTENTION and not answer.citations
+    assert any("AlphaGo" in p for p in answer.problems)
+    shown = answer_markdown(answer)
+    assert "Verified against" not in shown and "claims supported" not in shown  # nothing to score
+
+
+def test_a_citation_after_the_full_stop_is_shown_inside_its_sentence(sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["InfiniBench videos last 76 minutes on average. [@InfiniBench]"]
+    answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
+    assert answer.answer.startswith("InfiniBench videos last 76 minutes on average [@InfiniBench].")
+    assert UNCITED not in answer.answer
+
+
+def test_ask_takes_the_search_filters(sample_store: Path, llm_settings: dict, fake) -> None:
+    agent = agent_for(sample_store, llm_settings)
+    question = "How long are the videos in InfiniBench on average?"
+    nowhere = agent.ask(question, source="no-such-listing")
+    assert nowhere.abstained and not nowhere.evidence
+    source = agent.paper("InfiniBench").source
+    here = agent.ask(question, source=Path(source).name)
+    assert not here.abstained and "InfiniBench" in [e.key for e in here.evidence]
+
+
+def test_a_missing_api_key_is_one_line_and_json_stays_json(sample_store: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue: 4 retries (11 s), 'InternalServerError ... is the model server up?', litellm banners on stdout."""
+    from conftest import run_cli
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = run_cli("ask", "How long are the videos in InfiniBench?", "-m", "openai/gpt-4o-mini", "--json",
+                     "--store", str(sample_store), env={"SURVEY_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: ")}
+    assert "OPENAI_API_KEY" in result.stderr and result.stderr.count("\n") == 1

@@ -21,6 +21,7 @@ def test_chat_session_in_a_terminal(sample_store: Path, tmp_path: Path) -> None:
         child.expect("297 papers")
         child.expect_exact(PROMPT)
         child.sendline("How long are the videos in InfiniBench on average?")
+        child.expect("the model reads the evidence")  # the status line, before the first token
         child.expect("Sources")
         child.expect(r"\[@InfiniBench\]")
         child.expect_exact(PROMPT)
@@ -30,7 +31,15 @@ def test_chat_session_in_a_terminal(sample_store: Path, tmp_path: Path) -> None:
         child.expect_exact(PROMPT)
 
         child.sendline("/sources")
+        child.expect("cited = in the last answer")
         child.expect(r"cited  \[@")
+        child.expect_exact(PROMPT)
+
+        child.sendline("/model nosuch/model")  # checked, refused, the old model kept
+        child.expect("unknown model 'nosuch/model'")
+        child.expect_exact(PROMPT)
+        child.sendline("/model")
+        child.expect("model: fake/rules")
         child.expect_exact(PROMPT)
 
         child.sendline("What do these papers say about hallucination in multimodal models?")

@@ -50,3 +50,30 @@ def test_direction_and_negation() -> None:
     assert checks.direction("Exercise affects insulin.") == 0
     assert checks.negated("The drug did not improve survival.")
     assert not checks.negated("The drug improved survival.")
+
+
+PAPER = ("We propose X. On ImageNet, X reaches a top-1 accuracy of 80.5 with 25M parameters. "
+         "Training takes 3 days on 8 GPUs.")
+
+
+@pytest.mark.parametrize(
+    ("claim", "conflict"),
+    [
+        ("X reaches a top-1 accuracy of 85.1% on ImageNet.", ("85.1", "80.5")),  # another value: contradicted
+        ("X reaches a top-1 accuracy of 80.5 on ImageNet.", None),  # the paper's value
+        ("X was trained on 4000 GPUs.", None),  # not stated at all: unsupported, not contradicted
+        ("X reaches a top-1 accuracy of 35.2 on ImageNet.", None),  # another magnitude: not the same quantity
+    ],
+)
+def test_a_number_the_paper_states_differently_is_a_conflict(claim: str, conflict: tuple | None) -> None:
+    found = checks.conflicting_numbers(claim, PAPER)
+    assert (found[0][:2] if found else None) == conflict
+
+
+def test_overrule_marks_a_conflicting_number_contradicted() -> None:
+    from agent.judges import CONTRADICTED, NOT_ENOUGH_INFO, Case, Verdict, overrule
+
+    case = Case("X reaches a top-1 accuracy of 85.1% on ImageNet.", "x", "X", PAPER.split(". "))
+    verdict = overrule(Verdict(case.claim, "x", NOT_ENOUGH_INFO, 0.6), case)
+    assert verdict.label == CONTRADICTED
+    assert "80.5" in verdict.evidence[0] and any("states 80.5" in p for p in verdict.problems)

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import chromadb
+import pytest
 
 from agent.api import SurveyAgent
+from agent.errors import SurveyError
 from agent.vectors import collection_name
 from conftest import SAMPLE, SEED_000, SEED_001, SEED_002, abstract, cli_json, run_cli, write_listing
 
@@ -47,7 +49,7 @@ def test_reingest_adds_nothing(sample_store: Path) -> None:
         report = agent.ingest([SAMPLE])
     assert (report.new, report.updated, report.embedded) == (0, 0, 0)
     assert all(f.unchanged for f in report.files)
-    assert report.duplicate == 353
+    assert report.duplicate == 0 and report.skipped == 353  # not read again: not "duplicates"
     assert _chroma_count(sample_store) == before
 
 
@@ -138,13 +140,56 @@ def test_search_on_empty_or_missing_store_says_ingest_first(tmp_path: Path) -> N
     result = run_cli("search", "anything", "--store", str(tmp_path / "nothing-here"))
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error:") and "survey ingest" in result.stderr
+    assert "no store at" in result.stderr  # not "has no papers yet": the path is wrong, not the store empty
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "nothing-here").exists()  # a search never creates a store
     listing = run_cli("papers", "--store", str(tmp_path / "nothing-here"))
-    assert listing.returncode == 0 and "survey ingest" in listing.stdout
+    assert listing.returncode == 0 and "survey ingest" in listing.stdout and "No store at" in listing.stdout
+    assert not (tmp_path / "nothing-here").exists()
+    assert cli_json("papers", "--store", str(tmp_path / "nothing-here")) == []
 
 
 def test_unknown_format_is_a_one_line_error(tmp_path: Path) -> None:
     result = run_cli("ingest", str(SEED_000), "--format", "docx", "--store", str(tmp_path / "s"))
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "--format" in result.stderr
+
+
+def test_remove_keeps_catalog_vectors_and_keyword_index_together(tmp_path: Path) -> None:
+    a = write_listing(tmp_path / "a.txt", [("Alpha: Sparse Retrieval", abstract("sparse retrieval")),
+                                           ("Shared: Memory Banks", abstract("memory banks"))])
+    b = write_listing(tmp_path / "b.txt", [("Beta: Dense Captioning", abstract("dense captioning")),
+                                           ("Shared: Memory Banks", abstract("memory banks"))])
+    store = tmp_path / "store"
+    with SurveyAgent(store=store) as agent:
+        agent.ingest([a, b])
+        keys = {p.title: p.key for p in agent.papers()}
+        before = _chroma_count(store)
+        with pytest.raises(SurveyError, match="no paper with key"):
+            agent.remove(["Nope-Key", keys["Beta: Dense Captioning"]])  # one unknown key: nothing removed
+        assert len(agent.papers()) == 3
+
+        result = agent.remove([keys["Beta: Dense Captioning"]])
+        assert result["removed"] == [keys["Beta: Dense Captioning"]] and result["papers_in_store"] == 2
+        assert _chroma_count(store) == _chunk_count(store) < before  # its vectors went with it
+        assert keys["Beta: Dense Captioning"] not in {h.key for h in agent.search("dense captioning", k=5, mode="keyword")}
+
+        result = agent.remove(source=a)  # Alpha goes; Shared was also read from b.txt and stays
+        assert result["removed"] == [keys["Alpha: Sparse Retrieval"]]
+        assert result["kept_from_other_files"] == [keys["Shared: Memory Banks"]]
+        assert [p.title for p in agent.papers()] == ["Shared: Memory Banks"]
+        assert _chroma_count(store) == _chunk_count(store)
+        assert agent.ingest([a]).new == 1  # the file is read again, not skipped as unchanged
+
+
+def test_export_bib_parses_back(sample_store: Path, tmp_path: Path) -> None:
+    import bibtexparser
+
+    out = tmp_path / "refs.bib"
+    result = run_cli("export", "--bib", "InfiniBench", "Video-MME", "-o", str(out), "--store", str(sample_store))
+    assert result.returncode == 0, result.stderr
+    library = bibtexparser.parse_string(out.read_text(encoding="utf-8"))
+    assert [e.key for e in library.entries] == ["InfiniBench", "Video-MME"]
+    assert "InfiniBench" in library.entries[0]["title"]
+    bad = run_cli("export", "--bib", "No-Such-Key", "--store", str(sample_store))
+    assert bad.returncode == 1 and bad.stderr.startswith("error:") and "No-Such-Key" in bad.stderr

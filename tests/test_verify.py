@@ -238,7 +238,9 @@ def test_checks_overrule_an_llm_judge_on_numbers(sample_store: Path, llm_setting
     fake.script += ["SUPPORTED 1"]
     with SurveyAgent(store=sample_store, **{**llm_settings, "verify_model": "fake/judge"}) as a:
         verdict = a.verify_claim("InfiniBench videos average 45.5 minutes.", "InfiniBench")
-    assert verdict.label == NOT_ENOUGH_INFO and verdict.problems == ["number 45.5 not in the paper"]
+    # The paper says 76.34 minutes: not merely missing, the claim's number is contradicted.
+    assert verdict.label == CONTRADICTED
+    assert verdict.problems == ["number 45.5 not in the paper", "the paper states 76.34 where the claim says 45.5"]
 
 
 def test_repair_rewrite_keeps_only_a_verified_restatement(sample_store: Path, llm_settings: dict, fake) -> None:
@@ -285,3 +287,16 @@ def test_facts_from_two_papers_are_supported_jointly(agent: SurveyAgent) -> None
     assert check.joint is not None and check.joint.label == SUPPORTED and "76.34 minutes" in check.joint.evidence[0]
     assert check.status == "supported" and check.relevant == ["TikTalk", "InfiniBench"]
     assert (report.citation_recall, report.citation_precision) == (1.0, 1.0)
+
+
+def test_a_number_the_paper_states_otherwise_is_contradicted(agent: SurveyAgent) -> None:
+    verdict = agent.verify_claim("InfiniBench's videos last 45 minutes on average.", "InfiniBench")
+    assert verdict.label == CONTRADICTED
+    assert "76.34" in verdict.evidence[0] and any("states 76.34" in p for p in verdict.problems)
+
+
+def test_a_claim_cited_to_the_wrong_paper_names_the_one_that_supports_it(agent: SurveyAgent) -> None:
+    text = "TikTalk collects 38K videos and 367K conversations from a video-sharing platform [@InfiniBench].\n"
+    check = agent.verify_text(text, suggest=True).checks[0]
+    assert check.status != "supported" and check.instead == "TikTalk"
+    assert check.to_dict()["supported_instead_by"] == "TikTalk"

@@ -19,6 +19,7 @@ from agent.rationale import stems
 from agent.survey.models import PaperCard, Sentence
 from agent.survey.overlap import copies
 from agent.templates import render
+from agent.text import clip
 
 if TYPE_CHECKING:
     from agent.check import Checker
@@ -192,7 +193,7 @@ class Drafter:
             both = [c for s in gated.sentences if len(set(parse_keys(s))) >= 2 if (c := end_cited(s, names))][:1]
             vague = [s for s in both if not specific(s, [c for c in cards if c.key in parse_keys(s)], self.topic)]
             if vague:
-                problems.append(f"dropped a comparison that names nothing specific of each paper: {vague[0][:80]}")
+                problems.append(f"dropped a comparison that names nothing specific of each paper: {clip(vague[0], 80)}")
             sentences += [s for s in both if s not in vague]
             if not both:
                 problems.append("no comparison sentence citing two of the group's papers")

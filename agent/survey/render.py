@@ -101,11 +101,16 @@ def _bib_value(text: str) -> str:
 
 def bibtex(survey: "Survey") -> str:
     """One entry per cited paper, entry key = citation key, written with bibtexparser."""
+    return bibtex_entries(survey.references)
+
+
+def bibtex_entries(papers: list[dict[str, Any]]) -> str:
+    """BibTeX for papers (as dicts): one entry each, entry key = citation key; parses back on ingest."""
     import bibtexparser
     from bibtexparser.model import Entry, Field
 
     library = bibtexparser.Library()
-    for paper in survey.references:
+    for paper in papers:
         fields = [Field("title", "{" + _bib_value(paper["title"]) + "}")]  # inner braces keep capitals
         if paper.get("authors"):
             fields.append(Field("author", " and ".join(_bib_value(a) for a in paper["authors"])))

@@ -114,7 +114,7 @@ class SurveyWriter:
 
     def _check_store(self) -> None:
         if not self.store.exists() or self.store.catalog.count() == 0:
-            raise SurveyError(f"the store {self.store.root} has no papers yet; run `survey ingest PATH` first")
+            self.store.require_papers()
 
     def _cards(self, state: RunState, scope: Scope, topic: str) -> dict[str, PaperCard]:
         inputs = {"keys": scope.keys, "topic": topic, "generation": self.store.catalog.generation}
