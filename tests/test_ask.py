@@ -195,3 +195,12 @@ def test_a_missing_api_key_is_one_line_and_json_stays_json(sample_store: Path, t
     assert result.returncode == 1
     assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: ")}
     assert "OPENAI_API_KEY" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_clip_cuts_at_word_boundaries_never_inside_a_number() -> None:
+    from agent.text import clip
+
+    assert clip("The Transformer reaches a BLEU score of 41.8 on WMT 2014", 45) == "The Transformer reaches a BLEU score of 41.8…"
+    assert clip("The Transformer reaches a BLEU score of 41.8 on WMT 2014", 42) == "The Transformer reaches a BLEU score of…"
+    assert clip("It is slow because it requires ; many steps", 33) == "It is slow because it requires…"
+    assert clip("short", 80) == "short"

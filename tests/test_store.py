@@ -193,3 +193,13 @@ def test_export_bib_parses_back(sample_store: Path, tmp_path: Path) -> None:
     assert "InfiniBench" in library.entries[0]["title"]
     bad = run_cli("export", "--bib", "No-Such-Key", "--store", str(sample_store))
     assert bad.returncode == 1 and bad.stderr.startswith("error:") and "No-Such-Key" in bad.stderr
+
+
+def test_search_flags_say_what_they_do(sample_store: Path) -> None:
+    zero = run_cli("search", "video", "-k", "0", "--store", str(sample_store))
+    assert zero.returncode == 2 and "-k" in zero.stderr  # not silently 10 results
+    dated = run_cli("search", "video", "--from", "2020", "--store", str(sample_store))
+    assert "left out 297 papers" in dated.stderr  # the sample listings carry no years
+    help_text = run_cli("search", "--help", env={"COLUMNS": "120"}).stdout
+    assert "<bool>" not in next(line for line in help_text.splitlines() if "--json" in line)
+    assert "default 10" in help_text
