@@ -55,13 +55,12 @@ def coverage(question: str, evidence: list[Evidence]) -> float:
 _ASKING = stems("what which who whom whose when where why how many much does do did is are was were "
                 "use used using paper papers work approach method study describe explain compare differ "
                 "difference between mean")
-_NAME = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z][\w\-]*|[A-Z]{2,}[\w\-]*|[A-Za-z]+[\-]?\d[\w\-]*)\b")
-
-
 def names_in(question: str) -> list[str]:
-    """What a question names: mixed-case or all-caps terms and terms with digits (AlphaGo, BERT, GPT-4),
-    and capitalized words not at the start of a sentence (Kingma)."""
-    found = [m.group(0) for m in _NAME.finditer(question)]
+    """What a question names: the verifier's name-like terms (AlphaGo, BERT, GPT-4), and capitalized words
+    not at the start of a sentence (Kingma)."""
+    from agent.checks import names
+
+    found = sorted(names(question))
     found += [m.group(1) for m in re.finditer(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{2,})\b", question.strip())]
     return list(dict.fromkeys(found))
 

@@ -109,6 +109,7 @@ class LLMClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.usage = Usage()
+        self._checked: set[str] = set()  # models whose provider and API key were checked
         self._cache = ResponseCache(Path(settings.cache_dir) / "responses.sqlite") if settings.llm_cache else None
 
     # --- model resolution ---------------------------------------------------------------------
@@ -167,7 +168,9 @@ class LLMClient:
         return await asyncio.to_thread(self.complete, messages, **kwargs)
 
     def _check_credentials(self, model: str) -> None:
-        check_model(model, self.settings, provider=False)
+        if model not in self._checked:  # the environment does not change between calls of one client
+            check_model(model, self.settings, provider=False)
+            self._checked.add(model)
 
     def _with_retries(self, model: str, messages: list[Message], params: dict[str, Any], on_token: OnToken | None) -> Completion:
         from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_exponential

@@ -112,10 +112,6 @@ class SurveyWriter:
     def _run_folder(path: Path) -> Path:
         return path.with_name(path.stem + ".run")
 
-    def _check_store(self) -> None:
-        if not self.store.exists() or self.store.catalog.count() == 0:
-            self.store.require_papers()
-
     def _cards(self, state: RunState, scope: Scope, topic: str) -> dict[str, PaperCard]:
         inputs = {"keys": scope.keys, "topic": topic, "generation": self.store.catalog.generation}
         saved = state.load("cards", inputs)
@@ -205,7 +201,7 @@ class SurveyWriter:
             raise SurveyError("--papers must be at least 1")
         if sections is not None and sections < 1:
             raise SurveyError("--sections must be at least 1")
-        self._check_store()
+        self.store.require_papers()
         self._start_run()
         user_outline, outline_text = None, ""
         if outline is not None:
@@ -444,7 +440,7 @@ class SurveyWriter:
             raise SurveyError("empty title; pass --title, or --from a Markdown draft with a '# Title'")
         if not abstract:
             raise SurveyError("empty abstract; pass --abstract, or --from a draft with an Abstract section")
-        self._check_store()
+        self.store.require_papers()
         self._start_run()
         cite = list(dict.fromkeys(cite or []))
         path = self._output(output, "related-work-" + slug(title, 40), force)
