@@ -11,7 +11,8 @@ from agent import offline as _offline  # noqa: F401  (offline switches first, al
 
 if TYPE_CHECKING:
     from agent.api import SurveyAgent
-    from agent.errors import SurveyError
+    from agent.ask import Answer
+    from agent.errors import ModelError, StoreDamaged, SurveyError
     from agent.ingest import IngestReport
     from agent.paper import Paper
     from agent.search import SearchHit
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
     from agent.api import verify_claim, verify_text
     from agent.survey.models import Survey
 
-__all__ = ["SurveyAgent", "Paper", "SearchHit", "IngestReport", "Settings", "SurveyError", "Verdict",
-           "VerificationReport", "verify_claim", "verify_text", "Survey"]
+__all__ = ["SurveyAgent", "Settings", "Paper", "SearchHit", "Answer", "Verdict", "VerificationReport", "Survey",
+           "IngestReport", "SurveyError", "ModelError", "StoreDamaged", "verify_claim", "verify_text"]
 _WHERE = {
     "SurveyAgent": "agent.api",
     "Paper": "agent.paper",
@@ -30,6 +31,9 @@ _WHERE = {
     "IngestReport": "agent.ingest",
     "Settings": "agent.settings",
     "SurveyError": "agent.errors",
+    "ModelError": "agent.errors",
+    "StoreDamaged": "agent.errors",
+    "Answer": "agent.ask",
     "Verdict": "agent.judges",
     "VerificationReport": "agent.verify",
     "verify_claim": "agent.api",
