@@ -19,6 +19,7 @@ from agent.sources import FORMATS
 from agent.store import Store
 
 if TYPE_CHECKING:
+    from agent.doctor import DoctorReport
     from agent.judges import Verdict
     from agent.survey import Survey
     from agent.survey.writer import OnProgress
@@ -86,6 +87,13 @@ class SurveyAgent:
         self.store.sync()
         return {"removed": removed, "kept_from_other_files": [k for k in shared if k not in removed],
                 "papers_in_store": catalog.count()}
+
+    def doctor(self, fix: bool = False) -> "DoctorReport":
+        """Check catalog integrity and that keyword index and vectors match the catalog; with `fix`,
+        restore a damaged catalog from its newest backup and rebuild what is derived from it."""
+        from agent.doctor import diagnose
+
+        return diagnose(self.store, fix)
 
     def bibtex(self, keys: Iterable[str] = ()) -> str:
         """BibTeX of the given papers (all papers without keys), written as the survey writes its `.bib`."""

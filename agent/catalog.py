@@ -8,15 +8,23 @@ Chroma.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.chunking import Chunk
+from agent.errors import SurveyError
 from agent.paper import Paper
+
+# Bumped with every change to _SCHEMA; a catalog made before one is backed up before it is changed.
+SCHEMA_VERSION = 1
+BACKUPS_KEPT = 2
+_DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT ("disk image is malformed"), SQLITE_NOTADB ("file is not a database")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
@@ -41,6 +49,97 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+class CatalogDamaged(SurveyError):
+    """The catalog file itself is broken (truncated, overwritten): only a backup or a re-ingest helps."""
+
+    def __init__(self, path: Path | str, cause: Exception) -> None:
+        super().__init__(f"the catalog at {path} is damaged ({cause}); run `survey doctor --fix`")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an sqlite3 error means a damaged file (not a lock, a constraint or a bug)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    return (code & 0xFF) in _DAMAGE_CODES if code is not None else type(exc) is sqlite3.DatabaseError
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor that reports a damaged file as `CatalogDamaged`, wherever in a query SQLite finds it."""
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> Exception:
+        return CatalogDamaged(getattr(self.connection, "path", "?"), exc) if is_damage(exc) else exc
+
+    def execute(self, *args: Any) -> "_Cursor":  # type: ignore[override]
+        try:
+            return super().execute(*args)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def executemany(self, *args: Any) -> "_Cursor":  # type: ignore[override]
+        try:
+            return super().executemany(*args)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def executescript(self, *args: Any) -> "_Cursor":  # type: ignore[override]
+        try:
+            return super().executescript(*args)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+
+class _Connection(sqlite3.Connection):
+    """Every statement runs through `_Cursor`, so damage is one clear error, never a traceback."""
+
+    path: Path | str = "?"
+
+    def execute(self, *args: Any) -> _Cursor:  # type: ignore[override]
+        return self.cursor(_Cursor).execute(*args)
+
+    def executemany(self, *args: Any) -> _Cursor:  # type: ignore[override]
+        return self.cursor(_Cursor).executemany(*args)
+
+    def executescript(self, *args: Any) -> _Cursor:  # type: ignore[override]
+        return self.cursor(_Cursor).executescript(*args)
+
+
+def check_integrity(path: Path) -> str:
+    """"ok", or what SQLite's `PRAGMA integrity_check` (or opening the file) found wrong."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in db.execute("PRAGMA integrity_check(20)")]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return "ok" if rows == ["ok"] else "; ".join(rows)
+
+
+def backups(folder: Path) -> list[Path]:
+    """Catalog backups in `folder`, newest first."""
+    return sorted(folder.glob("catalog-*.sqlite"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+
+
 @dataclass(frozen=True)
 class FileRecord:
     path: str
@@ -55,13 +154,43 @@ class Catalog:
         self.path = path
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions only
+        # Explicit transactions only; another process's ingest transaction may take a while to commit.
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60, factory=_Connection)
+        self.db.path = path
+        # WAL: readers never block the writer and a crash mid-write leaves the last commit intact.
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            if self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                self.backup(path.parent / "backups")  # an existing catalog: keep it as it was before the change
+            self.db.executescript(_SCHEMA)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
+
+    def backup(self, folder: Path, keep: int = BACKUPS_KEPT) -> Path:
+        """A consistent copy through SQLite's online backup API; only the newest `keep` are kept.
+
+        Written under a temporary name and renamed, so a backup is either whole or absent.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = folder / f"catalog-{stamp}-g{self.generation}.sqlite"
+        tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+        copy = sqlite3.connect(tmp)
+        try:
+            self.db.backup(copy)
+        except sqlite3.DatabaseError as exc:
+            copy.close()
+            tmp.unlink(missing_ok=True)
+            raise CatalogDamaged(self.path, exc) from exc
+        copy.close()
+        os.replace(tmp, target)
+        for old in backups(folder)[keep:]:
+            old.unlink(missing_ok=True)
+        return target
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -245,6 +374,22 @@ class Catalog:
 
     def mark_embedded(self, ids: list[str]) -> None:
         self.db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def embedded_count(self) -> int:
+        """Chunks the catalog says have a vector in Chroma."""
+        return self.db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 1").fetchone()[0]
+
+    def chunk_ids(self, embedded: bool | None = None) -> set[str]:
+        """Every chunk id (or only those marked embedded / pending): what the derived indexes must hold."""
+        where = "" if embedded is None else f" WHERE embedded = {int(embedded)}"
+        return {r[0] for r in self.db.execute(f"SELECT id FROM chunks{where}")}
+
+    def mark_pending(self, ids: list[str] | None = None) -> None:
+        """Re-embed these chunks (all chunks when `ids` is None) at the next sync: their vectors are gone."""
+        if ids is None:
+            self.db.execute("UPDATE chunks SET embedded = 0")
+        else:
+            self.db.executemany("UPDATE chunks SET embedded = 0 WHERE id = ?", [(i,) for i in ids])
 
     def removed_chunks(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM removed_chunks")]

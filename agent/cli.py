@@ -151,6 +151,27 @@ def export(
 
 
 @app.command()
+def doctor(
+    fix: Annotated[bool, typer.Option("--fix", metavar="", help="Repair: restore the catalog from a backup, rebuild indexes.")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that catalog, keyword index and vectors agree; --fix rebuilds what can be rebuilt. Exit 1 if problems remain."""
+    report = _agent(store).doctor(fix=fix)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        out = _console()
+        for c in report.checks:  # one line per check: what was found, then what was done or is left to do
+            line = f"{c.name}: {c.found}" if c.ok else f"{c.name}: problem: {c.found}"
+            line += (f" — fixed: {c.done}" if c.fixed else f" — done: {c.done}") if c.done else ""
+            line += f" — to do: {c.todo}" if c.todo else ""
+            out.print(line, markup=False)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
 def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List every paper in the store (with --json: every field but the full text)."""
     agent = _agent(store)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from agent.catalog import Catalog
+from agent.catalog import Catalog, backups
 from agent.embeddings import Embedder, embedder_name, make_embedder
 from agent.errors import EmptyStoreError, SurveyError
 from agent.ingest import Progress
-from agent.keyword import KeywordIndex
+from agent.keyword import KeywordIndex, KeywordIndexDamaged
 from agent.search import SearchHit, fuse, papers_in_order, snippet
 from agent.settings import Settings
+from agent.vectors import VectorsUnavailable
+
+FIX_HINT = "run `survey doctor --fix` (or `survey ingest` again)"
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
 
 
 class Store:
@@ -22,7 +32,10 @@ class Store:
         self._catalog: Catalog | None = None
         self._embedder: Embedder | None | bool = False  # False = not made yet; None = keyword-only
         self._vectors = None
+        self._vectors_checked = False  # search says once per store object that vectors are missing
         self.keyword = KeywordIndex(self.root / "keyword")
+        # Where one-line notes go (a rebuilt index, a missing Chroma, a wait for another ingest).
+        self.notify: Callable[[str], None] = _to_stderr
 
     # --- parts ------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -52,6 +65,10 @@ class Store:
             )
         return self._vectors
 
+    @property
+    def backups_folder(self) -> Path:
+        return self.root / "backups"
+
     def close(self) -> None:
         """Release the catalog, the Chroma client and the embedding model."""
         if self._catalog is not None:
@@ -60,38 +77,126 @@ class Store:
         self._vectors = None
         self._embedder = False
 
+    @contextmanager
+    def locked(self, name: str, waiting: str) -> Iterator[None]:
+        """Hold `<store>/<name>.lock` (an advisory `flock`, released when the process dies, even killed).
+
+        A second process on the same store says `waiting` once and waits its turn.
+        """
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): concurrent ingests stay correct, only slower
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f"{name}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.notify(waiting)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def backup_catalog(self) -> Path:
+        """Copy the catalog to `<store>/backups/` (the newest two are kept)."""
+        return self.catalog.backup(self.backups_folder)
+
+    def _backup_if_changed(self) -> None:
+        # One backup per catalog generation: the latest good state is always one restore away.
+        newest = backups(self.backups_folder)
+        if self.catalog.count() and not (newest and newest[0].stem.endswith(f"-g{self.catalog.generation}")):
+            self.backup_catalog()
+
     # --- keeping derived indexes in step ------------------------------------------------------
-    def sync(self, progress: Progress | None = None) -> int:
+    def sync(self, progress: Progress | None = None, verify: bool = False) -> int:
         """Embed chunks that have no vector yet, drop vectors of removed chunks, rebuild BM25 if stale.
 
-        Runs after every ingest, so an interrupted one is finished by the next. Returns chunks embedded.
+        Runs after every ingest, so an interrupted one is finished by the next. Vectors that went missing
+        (a deleted or damaged Chroma folder) are made again, vectors no chunk owns are dropped. One
+        process at a time per store: a second one waits, then finds nothing left to embed. `verify`
+        compares every chunk id with Chroma, not only the counts (the doctor's fix). Returns chunks
+        embedded.
         """
-        catalog, embedded = self.catalog, 0
-        if self.embedder is not None:
-            catalog.use_embedder(self.embedder.name)
-            removed = catalog.removed_chunks()
-            if removed:
-                self.vectors.delete(removed)
-                catalog.forget_removed(removed)
-            total = catalog.pending_count()
-            while True:
-                batch = catalog.pending_chunks(self.settings.embed_batch)
-                if not batch:
-                    break
-                ids, keys, texts, years = (list(x) for x in zip(*batch))
-                vectors = self.embedder.embed(texts)
-                self.vectors.upsert(ids, vectors, keys, years)
-                with catalog.transaction():
-                    catalog.mark_embedded(ids)
-                embedded += len(ids)
-                if progress:
-                    progress("embedding", embedded, total)
-        self.refresh_keyword_index(progress)
+        waiting = f"waiting for another ingest on this store ({self.root}) to finish..."
+        with self.locked("ingest", waiting):
+            catalog, embedded = self.catalog, 0
+            if self.embedder is not None:
+                catalog.use_embedder(self.embedder.name)
+                vectors = self.open_vectors(rebuild=True)
+                removed = catalog.removed_chunks()
+                if removed:
+                    vectors.delete(removed)
+                    catalog.forget_removed(removed)
+                if verify or vectors.count() != catalog.embedded_count():  # cheap test; full diff on a mismatch
+                    self.repair_vectors(*self.vector_drift())
+                total = catalog.pending_count()
+                while True:
+                    batch = catalog.pending_chunks(self.settings.embed_batch)
+                    if not batch:
+                        break
+                    ids, keys, texts, years = (list(x) for x in zip(*batch))
+                    embeddings = self.embedder.embed(texts)
+                    vectors.upsert(ids, embeddings, keys, years)
+                    with catalog.transaction():
+                        catalog.mark_embedded(ids)
+                    embedded += len(ids)
+                    if progress:
+                        progress("embedding", embedded, total)
+            self.refresh_keyword_index(progress)
+            self._backup_if_changed()
         return embedded
 
-    def refresh_keyword_index(self, progress: Progress | None = None) -> None:
+    def open_vectors(self, rebuild: bool = False):  # type: ignore[no-untyped-def]
+        """The Chroma collection. If it cannot be read: raise `VectorsUnavailable`, or with `rebuild`
+        start it again empty and mark every chunk to re-embed (the catalog keeps every text)."""
+        try:
+            vectors = self.vectors
+            vectors.count()  # a damaged Chroma often opens and fails only at the first read
+            return vectors
+        except VectorsUnavailable as exc:
+            if not rebuild:
+                raise
+            self.notify(f"note: {exc}; making them again from the catalog")
+        self.backup_catalog()
+        with self.catalog.transaction():
+            self.catalog.mark_pending()
+        if self._vectors is not None:
+            self._vectors.reset()
+        else:  # it did not even open: clear the folder and open afresh
+            from agent.vectors import remove_local
+
+            remove_local(self.root / "chroma")
+        return self.vectors
+
+    def vector_drift(self) -> tuple[list[str], list[str]]:
+        """(chunks marked embedded whose vector is not in Chroma, vectors in Chroma no chunk owns)."""
+        stored = self.vectors.ids()  # read before the catalog: a chunk added meanwhile is not an orphan
+        embedded, every = self.catalog.chunk_ids(embedded=True), self.catalog.chunk_ids()
+        return sorted(embedded - stored), sorted(stored - every)
+
+    def repair_vectors(self, missing: list[str], orphans: list[str]) -> None:
+        """Mark chunks whose vector went missing to re-embed; delete vectors no chunk owns."""
+        if missing:
+            with self.catalog.transaction():
+                self.catalog.mark_pending(missing)
+        if orphans:
+            self.vectors.delete(orphans)
+
+    def refresh_keyword_index(self, progress: Progress | None = None, force: bool = False) -> None:
+        """Rebuild BM25 from the catalog when it is stale, missing or unreadable (it is cheap)."""
         generation = self.catalog.generation
-        if self.keyword.built_generation() != generation:
+        if not force and self.keyword.built_generation() == generation and self.keyword.problem() is None:
+            return
+        with self.locked("keyword", "waiting for another process to rebuild the keyword index..."):
+            # Another process may have rebuilt it while this one waited.
+            problem = self.keyword.problem()
+            if not force and self.keyword.built_generation() == generation and problem is None:
+                return
+            if problem and problem != "missing" and not force:
+                self.notify(f"note: the keyword index at {self.keyword.folder} was {problem}; rebuilt it from the catalog")
             if progress:
                 progress("keyword index", 0, 1)
             self.keyword.build(list(self.catalog.chunk_texts()), generation)
@@ -119,6 +224,21 @@ class Store:
         return self.embedder.embed([text])[0] if self.embedder is not None else None
 
     # --- search -----------------------------------------------------------------------------
+    def _dense(self, query: str, depth: int, keys: set[str] | None) -> list[tuple[str, float]]:
+        """Nearest chunks by embedding; says once when Chroma holds fewer vectors than the catalog expects."""
+        vectors = self.vectors
+        if not self._vectors_checked:
+            self._vectors_checked = True
+            held, expected = vectors.count(), self.catalog.embedded_count()
+            if held < expected:
+                self.notify(f"warning: the vectors at {vectors.where} hold {held} of {expected} chunks, so meaning-based "
+                            f"results are incomplete; {FIX_HINT}")
+        vector = self.embedder.embed([query])[0]  # type: ignore[union-attr]
+        # A big key filter is cheaper applied after the query than sent to Chroma as a list.
+        small = keys if keys is not None and len(keys) <= 2000 else None
+        dense = vectors.query(vector, depth * (1 if keys is None or small is not None else 4), small)
+        return [(c, s) for c, s in dense if keys is None or c.rsplit("#", 1)[0] in keys]
+
     def require_papers(self) -> None:
         """Raise a one-line error when there is no store at this path, or it holds no papers."""
         if not self.root.exists():
@@ -150,7 +270,12 @@ class Store:
         chunk_lists: list[list[tuple[str, float]]] = []
         if mode in ("hybrid", "keyword"):
             names.append("keyword")
-            chunk_lists.append(self.keyword.search(query, depth, keys))
+            try:
+                chunk_lists.append(self.keyword.search(query, depth, keys))
+            except KeywordIndexDamaged as exc:  # damage deep in its arrays shows only now: rebuild, once
+                self.notify(f"note: {exc}; rebuilt it from the catalog")
+                self.refresh_keyword_index(force=True)
+                chunk_lists.append(self.keyword.search(query, depth, keys))
         # Dense search only where this store holds vectors of this embedder (not in a keyword-only store).
         has_vectors = embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
         if mode == "dense" and not has_vectors:
@@ -159,12 +284,15 @@ class Store:
                 "run `survey ingest` without --keyword-only"
             )
         if mode in ("hybrid", "dense") and has_vectors and self.embedder is not None:
-            vector = self.embedder.embed([query])[0]
-            # A big key filter is cheaper applied after the query than sent to Chroma as a list.
-            small = keys if keys is not None and len(keys) <= 2000 else None
-            dense = self.vectors.query(vector, depth * (1 if keys is None or small is not None else 4), small)
-            names.append("dense")
-            chunk_lists.append([(c, s) for c, s in dense if keys is None or c.rsplit("#", 1)[0] in keys])
+            try:
+                dense = self._dense(query, depth, keys)
+            except VectorsUnavailable as exc:
+                if mode == "dense":
+                    raise SurveyError(f"{exc}; {FIX_HINT}") from None
+                self.notify(f"warning: {exc}; searching by keywords only — {FIX_HINT}")
+            else:
+                names.append("dense")
+                chunk_lists.append(dense)
         all_ids = list({cid for lst in chunk_lists for cid, _ in lst})
         info = self.catalog.chunks_by_id(all_ids)  # stale vectors of deleted chunks drop out here
         chunk_key = {cid: v[0] for cid, v in info.items()}
