@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from agent import offline as _offline  # noqa: F401  (offline switches first, always)
 
 if TYPE_CHECKING:
-    from agent.api import SurveyAgent
+    from agent.api import SurveyAgent, sample_papers
     from agent.ask import Answer
     from agent.errors import ModelError, StoreDamaged, SurveyError
     from agent.ingest import IngestReport
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from agent.survey.models import Survey
 
 __all__ = ["SurveyAgent", "Settings", "Paper", "SearchHit", "Answer", "Verdict", "VerificationReport", "Survey",
-           "IngestReport", "SurveyError", "ModelError", "StoreDamaged", "verify_claim", "verify_text"]
+           "IngestReport", "SurveyError", "ModelError", "StoreDamaged", "verify_claim", "verify_text", "sample_papers"]
 _WHERE = {
     "SurveyAgent": "agent.api",
     "Paper": "agent.paper",
@@ -37,6 +37,7 @@ _WHERE = {
     "Verdict": "agent.judges",
     "VerificationReport": "agent.verify",
     "verify_claim": "agent.api",
+    "sample_papers": "agent.api",
     "verify_text": "agent.api",
     "Survey": "agent.survey.models",
 }
