@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.chunking import Chunk
-from agent.errors import SurveyError
+from agent.errors import StoreDamaged
 from agent.paper import Paper
 
 # Bumped with every change to _SCHEMA; a catalog made before one is backed up before it is changed.
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-class CatalogDamaged(SurveyError):
+class CatalogDamaged(StoreDamaged):
     """The catalog file itself is broken (truncated, overwritten): only a backup or a re-ingest helps."""
 
     def __init__(self, path: Path | str, cause: Exception) -> None:

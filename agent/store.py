@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agent.catalog import Catalog, backups
 from agent.embeddings import Embedder, embedder_name, make_embedder
-from agent.errors import EmptyStoreError, SurveyError
+from agent.errors import EmptyStoreError, StoreDamaged, SurveyError
 from agent.ingest import Progress
 from agent.keyword import KeywordIndex, KeywordIndexDamaged
 from agent.search import SearchHit, fuse, papers_in_order, snippet
@@ -288,7 +288,7 @@ class Store:
                 dense = self._dense(query, depth, keys)
             except VectorsUnavailable as exc:
                 if mode == "dense":
-                    raise SurveyError(f"{exc}; {FIX_HINT}") from None
+                    raise StoreDamaged(f"{exc}; {FIX_HINT}") from None
                 self.notify(f"warning: {exc}; searching by keywords only — {FIX_HINT}")
             else:
                 names.append("dense")

@@ -20,6 +20,7 @@ import pytest
 
 from agent.api import SurveyAgent
 from agent.catalog import backups, check_integrity
+from agent.errors import StoreDamaged
 from agent.vectors import VectorIndex, collection_name
 from conftest import abstract, run_cli, write_listing
 
@@ -43,6 +44,10 @@ def _report(store: Path, fix: bool = False, **overrides: object) -> dict:
 
 def _check(report: dict, name: str) -> dict:
     return next(c for c in report["checks"] if c["name"] == name)
+
+
+# The CLI exits with the error class's code (StoreDamaged: 4) where main() maps them, 1 before that.
+DAMAGED_EXIT = {1, StoreDamaged.exit_code}
 
 
 def _one_clean_line(stderr: str) -> None:
@@ -120,7 +125,7 @@ def test_truncated_catalog_is_one_line_error_and_doctor_restores_the_backup(keyw
     os.truncate(catalog, catalog.stat().st_size // 2)
     for args in (["search", "graphs"], ["papers"], ["ingest", str(store.parent / "src")]):
         result = run_cli(*args, "--store", str(store))
-        assert result.returncode == 1
+        assert result.returncode in DAMAGED_EXIT
         _one_clean_line(result.stderr)
         assert f"the catalog at {catalog} is damaged" in result.stderr and "survey doctor --fix" in result.stderr
     check = run_cli("doctor", "--store", str(store))
@@ -203,7 +208,7 @@ def test_truncated_chroma_falls_back_to_keywords_and_doctor_rebuilds_it(dense_st
     _one_clean_line(hybrid.stderr)
     assert hybrid.stderr.startswith("warning:") and "survey doctor --fix" in hybrid.stderr
     dense = run_cli("search", "graphs", "--store", str(store), "--mode", "dense")
-    assert dense.returncode == 1
+    assert dense.returncode in DAMAGED_EXIT
     _one_clean_line(dense.stderr)
     assert not _report(store)["healthy"]
     fixed = _report(store, fix=True)
