@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from importlib import resources
@@ -19,6 +20,7 @@ from agent.sources import FORMATS
 from agent.store import Store
 
 if TYPE_CHECKING:
+    from agent.schema import EvalShape
     from agent.doctor import DoctorReport
     from agent.judges import Verdict
     from agent.survey import Survey
@@ -45,6 +47,7 @@ class SurveyAgent:
         self.store = Store(self.settings)
         self._llm: LLMClient | None = None
         self._verifier: "Verifier | None" = None
+        self._lock = threading.RLock()  # threads sharing this agent build its client and verifier once
 
     def ingest(self, paths: Iterable[str | Path], format: str | None = None, progress: Progress | None = None) -> IngestReport:
         """Add papers from files or folders; then bring vectors and keyword index up to date."""
@@ -133,7 +136,9 @@ class SurveyAgent:
     def llm(self) -> LLMClient:
         """The one LLM client of this agent (its `usage` sums every call)."""
         if self._llm is None:
-            self._llm = LLMClient(self.settings)
+            with self._lock:
+                if self._llm is None:
+                    self._llm = LLMClient(self.settings)
         return self._llm
 
     def ask(
@@ -170,8 +175,9 @@ class SurveyAgent:
         from agent.llm import check_model
 
         check_model(model, self.settings)
-        self.settings = self.settings.with_overrides(model=model)
-        self._llm, self._verifier = None, None  # the verifier holds the old client
+        with self._lock:
+            self.settings = self.settings.with_overrides(model=model)
+            self._llm, self._verifier = None, None  # the verifier holds the old client
 
     @property
     def verifier(self) -> "Verifier":
@@ -179,7 +185,9 @@ class SurveyAgent:
         from agent.verify import Verifier
 
         if self._verifier is None:
-            self._verifier = Verifier(self.store, self.settings, self.llm)
+            with self._lock:
+                if self._verifier is None:
+                    self._verifier = Verifier(self.store, self.settings, self.llm)
         return self._verifier
 
     def verify_claim(self, claim: str, key: str) -> "Verdict":
@@ -248,6 +256,50 @@ class SurveyAgent:
         import asyncio
 
         return await asyncio.to_thread(self.related_work, title, abstract, **kwargs)
+
+    def evaluate(self, claims: str | Path, corpus: str | Path, dataset: str = "scifact",
+                 limit: int | None = None) -> "EvalShape":
+        """Score this agent's claim judge (SURVEY_VERIFY_MODEL) on a labeled file in SciFact's format.
+
+        Needs no store: the corpus file holds the abstracts. Accuracy, macro-F1, supported-vs-not
+        balanced accuracy, the confusion matrix and pairs/s, as `survey eval --json` prints them.
+        """
+        from agent.evaluate import load_pairs, run
+        from agent.judges import make_judge
+
+        if limit is not None and limit < 1:
+            raise SurveyError("--limit must be at least 1")
+        pairs = load_pairs(Path(claims), Path(corpus))[:limit]
+        before = self.llm.usage.cost_usd
+        scores, _, seconds = run(pairs, make_judge(self.settings.verify_model, self.llm))
+        return {"dataset": dataset, "judge": self.settings.verify_model, **scores.to_dict(),  # type: ignore[typeddict-item]
+                "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2), "seconds": round(seconds, 2),
+                "cost_usd": round(self.llm.usage.cost_usd - before, 6)}
+
+    # asyncio callers: the blocking work runs in a worker thread; the agent is safe across threads.
+    async def aingest(self, paths: Iterable[str | Path], **kwargs: Any) -> IngestReport:
+        """`ingest` for asyncio callers."""
+        import asyncio
+
+        return await asyncio.to_thread(self.ingest, list(paths), **kwargs)
+
+    async def asearch(self, query: str, **kwargs: Any) -> list[SearchHit]:
+        """`search` for asyncio callers."""
+        import asyncio
+
+        return await asyncio.to_thread(self.search, query, **kwargs)
+
+    async def averify_claim(self, claim: str, key: str) -> "Verdict":
+        """`verify_claim` for asyncio callers."""
+        import asyncio
+
+        return await asyncio.to_thread(self.verify_claim, claim, key)
+
+    async def averify_text(self, markdown: str, suggest: bool = False) -> "VerificationReport":
+        """`verify_text` for asyncio callers."""
+        import asyncio
+
+        return await asyncio.to_thread(self.verify_text, markdown, suggest)
 
     def close(self) -> None:
         self.store.close()

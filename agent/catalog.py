@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -154,12 +155,11 @@ class Catalog:
         self.path = path
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-        # Explicit transactions only; another process's ingest transaction may take a while to commit.
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=60, factory=_Connection)
-        self.db.path = path
-        # WAL: readers never block the writer and a crash mid-write leaves the last commit intact.
+        self._local = threading.local()
+        self._connections: list[_Connection] = []
+        self._lock = threading.Lock()
+        # WAL (kept by the file): readers never block the writer, a crash mid-write leaves the last commit intact.
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version < SCHEMA_VERSION:
             if self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
@@ -167,8 +167,28 @@ class Catalog:
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    @property
+    def db(self) -> "_Connection":
+        """This thread's connection. A SQLite connection must not be shared by threads that may run at once
+        (one agent serving several threads, the MCP server's workers); WAL lets them read side by side."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            # Explicit transactions only; another process's ingest transaction may take a while to commit.
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=60, factory=_Connection,
+                                 check_same_thread=False)  # only so that close() may close it from any thread
+            db.path = self.path
+            db.execute("PRAGMA synchronous=NORMAL")
+            with self._lock:
+                self._connections.append(db)
+            self._local.db = db
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     def backup(self, folder: Path, keep: int = BACKUPS_KEPT) -> Path:
         """A consistent copy through SQLite's online backup API; only the newest `keep` are kept.

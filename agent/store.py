@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,8 @@ class Store:
         self.keyword = KeywordIndex(self.root / "keyword")
         # Where one-line notes go (a rebuilt index, a missing Chroma, a wait for another ingest).
         self.notify: Callable[[str], None] = _to_stderr
+        # Threads sharing this store build each heavy part once (two Chroma clients on one folder conflict).
+        self._parts_lock = threading.RLock()
 
     # --- parts ------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -44,15 +47,19 @@ class Store:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            if self.root.exists() and not self.root.is_dir():
-                raise SurveyError(f"store {self.root} is a file, not a directory; pass --store DIR")
-            self._catalog = Catalog(self.root / "catalog.sqlite")
+            with self._parts_lock:
+                if self._catalog is None:
+                    if self.root.exists() and not self.root.is_dir():
+                        raise SurveyError(f"store {self.root} is a file, not a directory; pass --store DIR")
+                    self._catalog = Catalog(self.root / "catalog.sqlite")
         return self._catalog
 
     @property
     def embedder(self) -> Embedder | None:
         if self._embedder is False:
-            self._embedder = make_embedder(self.settings.embedding_model, self.settings.cache_dir)
+            with self._parts_lock:
+                if self._embedder is False:
+                    self._embedder = make_embedder(self.settings.embedding_model, self.settings.cache_dir)
         return self._embedder  # type: ignore[return-value]
 
     @property
@@ -60,9 +67,10 @@ class Store:
         if self._vectors is None and self.embedder is not None:
             from agent.vectors import VectorIndex, collection_name
 
-            self._vectors = VectorIndex(
-                self.root, self.settings.chroma_url, collection_name(self.settings.collection, self.embedder.name)
-            )
+            with self._parts_lock:
+                if self._vectors is None:
+                    self._vectors = VectorIndex(self.root, self.settings.chroma_url,
+                                                collection_name(self.settings.collection, self.embedder.name))
         return self._vectors
 
     @property
