@@ -13,13 +13,16 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.catalog import Catalog, backups, check_integrity
 from agent.embeddings import embedder_name
 from agent.errors import SurveyError
 from agent.store import Store
 from agent.vectors import VectorsUnavailable
+
+if TYPE_CHECKING:
+    from agent.schema import DoctorShape
 
 
 @dataclass
@@ -50,7 +53,7 @@ class DoctorReport:
     def healthy(self) -> bool:
         return all(c.healthy for c in self.checks)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "DoctorShape":
         """The JSON shape of `survey doctor --json`."""
         return {"store": self.store, "fix": self.fix, "healthy": self.healthy,
                 "checks": [{**asdict(c), "healthy": c.healthy} for c in self.checks]}

@@ -114,6 +114,25 @@ class ExportShape(TypedDict):
     bibtex: str
 
 
+class DoctorCheckShape(TypedDict):
+    name: str  # catalog | keyword index | vectors | backups
+    ok: bool  # healthy as found
+    found: str
+    todo: str  # what the user can do, when not ok and not fixed
+    done: str  # what --fix did
+    fixed: bool
+    healthy: bool  # ok, or fixed
+
+
+class DoctorShape(TypedDict):
+    """`survey doctor --json`."""
+
+    store: str
+    fix: bool
+    healthy: bool
+    checks: list[DoctorCheckShape]
+
+
 class ErrorShape(TypedDict):
     """What every command prints on stdout under `--json` when it fails (exit code 2, 3 or 4)."""
 
@@ -161,6 +180,7 @@ def _schemas() -> dict[str, dict[str, Any]]:
         "remove": schema(RemoveShape, "remove"),
         "export": schema(ExportShape, "export"),
         "eval": schema(EvalShape, "eval"),
+        "doctor": schema(DoctorShape, "doctor"),
         "survey": survey,
         "error": schema(ErrorShape, "error"),
     }

@@ -56,6 +56,9 @@ def test_store_commands(tmp_path: Path) -> None:
     exported = run_json("export", "--bib", "--store", store, env=env)
     jsonschema.validate(exported, schema("export"))
     assert exported["entries"] == 2 and exported["output"] is None
+    health = run_json("doctor", "--store", store, env=env)
+    jsonschema.validate(health, schema("doctor"))
+    assert health["healthy"] and {c["name"] for c in health["checks"]} >= {"catalog", "keyword index"}
     removed = run_json("remove", papers[0]["key"], "--store", store, env=env)
     jsonschema.validate(removed, schema("remove"))
     assert removed["papers_in_store"] == 1
