@@ -100,7 +100,9 @@ class Tools:
     def write(self, kind: Literal["survey", "related-work"], progress: Report | None = None, **args: Any) -> dict[str, Any]:
         from agent.survey.writer import slug
 
-        output = args.pop("output", None) or Path("outputs") / f"{slug(args.get('topic') or args['title'])}.md"
+        # The writer's own default names, checked against --allow before anything is written.
+        default = slug(args["topic"]) if kind == "survey" else "related-work-" + slug(args["title"], 40)
+        output = args.pop("output", None) or Path("outputs") / f"{default}.md"
         args["output"] = inside(output, self.allow, self.base)
 
         def on_progress(event: Any) -> None:
