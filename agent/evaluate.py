@@ -52,14 +52,25 @@ def clean_claim(text: str) -> str:
 def _read_jsonl(path: Path, what: str) -> list[dict]:
     if not path.is_file():
         raise SurveyError(f"{path}: {what} file not found; pass the path of a .jsonl file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SurveyError(f"{path}: not UTF-8 text (byte {e.start}); save the {what} file as UTF-8") from None
+    except OSError as e:
+        raise SurveyError(f"{path}: cannot read the {what} file ({e.strerror})") from None
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError as e:
             raise SurveyError(f"{path}:{n}: not JSON ({e.msg}); each line must be one JSON object") from None
+        except (RecursionError, ValueError):  # nested too deeply, or an integer too long to read
+            raise SurveyError(f"{path}:{n}: not readable JSON; each line must be one JSON object") from None
+        if not isinstance(row, dict):
+            raise SurveyError(f"{path}:{n}: not a JSON object; each line must be one JSON object") from None
+        rows.append(row)
     return rows
 
 

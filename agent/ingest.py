@@ -154,6 +154,10 @@ def ingest_file(
     except SourceError as exc:
         report.error = str(exc)
         return report
+    except Exception as exc:  # a parser bug on one file must not cost the files after it
+        detail = " ".join(str(exc).split())[:160]
+        report.error = f"could not be parsed ({type(exc).__name__}: {detail}); other files are unaffected, please report this"
+        return report
     report.rejected = parsed.rejected
     for paper in parsed.papers:  # the resolved path: the same file reached from elsewhere is the same source
         paper.source, paper.sources = ident, [ident]

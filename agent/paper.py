@@ -12,9 +12,48 @@ _ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.I)
 _ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.I)
 
 
+# Terminal escape sequences (CSI `ESC[31m`, OSC `ESC]0;title BEL`, two-byte `ESC x`), removed whole so their
+# parameters do not survive as text; then single code points no paper's text needs: C0/C1 controls other
+# than whitespace, lone surrogates (they cannot be stored as UTF-8), and invisible format characters that
+# only hide or reorder text (zero-width space, word joiner, BOM, soft hyphen, bidi overrides and isolates).
+# Joiners (ZWJ, ZWNJ) and direction marks (LRM, RLM) stay: scripts and emoji need them.
+_JUNK_CHARS = (
+    r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff"
+    r"\u00ad\u180e\u200b\u2060-\u2064\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb"
+)
+_JUNK = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    rf"|[{_JUNK_CHARS}]"
+)
+_SUSPECT = re.compile(rf"[{_JUNK_CHARS}\x1c-\x1f\x85]")  # one scan decides whether `_JUNK` must run
+# Control characters Python counts as whitespace (file/group/record/unit separators, NEL): a space, not glue.
+_CONTROL_SPACE = str.maketrans({c: " " for c in "\x1c\x1d\x1e\x1f\x85"})
+# Letters and symbols that print as blank.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def scrub(text: str | None) -> str:
+    """Text without escape sequences, control characters, lone surrogates or hiding format characters.
+
+    Line breaks, tabs and every printable character are kept (full text keeps its layout).
+    """
+    if not text:
+        return ""
+    if not _SUSPECT.search(text):  # the common case; skipping `_JUNK` made clean() ~2.5x faster on arXiv text
+        return text
+    return _JUNK.sub("", text).translate(_CONTROL_SPACE)
+
+
 def clean(text: str | None) -> str:
-    """Collapse runs of whitespace (arXiv abstracts carry hard line breaks)."""
-    return _WS.sub(" ", text or "").strip()
+    """Scrubbed text with runs of whitespace collapsed (arXiv abstracts carry hard line breaks)."""
+    return _WS.sub(" ", scrub(text)).strip()
+
+
+def visible(text: str) -> bool:
+    """Whether the text shows anything: a letter, digit, punctuation or symbol that is not blank."""
+    return any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_GLYPHS for c in text)
 
 
 _NO_DECOMPOSITION = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",

@@ -717,3 +717,176 @@ def test_bibtex_key_is_kept(tmp_path):
     assert base_key(paper) == "vaswani2017attention"
     assert assign_key(paper, lambda key: False) == "vaswani2017attention"
     assert assign_key(paper, {"vaswani2017attention"}.__contains__) == "vaswani2017attention-2"
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. One bad record never costs the others (issue 11): each case seen in the field, reproduced
+# ---------------------------------------------------------------------------------------------
+
+GOOD_LINE = json.dumps({"title": "A Good Record", "summary": "An abstract that is fine."})
+
+
+@pytest.mark.parametrize(
+    "bad,kept",
+    [
+        ('{"title": "Numeric DOI", "doi": 12345}', True),  # was AttributeError in normalize_doi
+        ('{"title": "Empty Author Pair", "authors": [[]]}', True),  # was IndexError in _authors
+        ('{"title": "Surrogate \\ud800 Title"}', True),  # was UnicodeEncodeError later, in catalog.put
+        ("[" * 10_000 + "]" * 10_000, False),  # was RecursionError
+        ('{"title": "Authors As Object", "authors": {"a": 1}}', False),
+        ('{"n": ' + "9" * 5000 + "}", False),  # an integer json.loads refuses to convert
+    ],
+)
+def test_jsonl_seen_crashes_cost_only_their_line(tmp_path, bad, kept):
+    path = _write(tmp_path, "seen.jsonl", "\n".join([GOOD_LINE, bad, GOOD_LINE.replace("Good", "Second")]) + "\n")
+    parsed = _parse(path)
+    titles = [p.title for p in parsed.papers]
+    assert titles[0] == "A Good Record" and titles[-1] == "A Second Record"
+    assert len(titles) == (3 if kept else 2)
+    assert [r.line for r in parsed.rejected] == ([] if kept else [2])
+    for paper in parsed.papers:
+        paper.title.encode("utf-8")  # storable: the lone surrogate is gone
+
+
+def test_jsonl_surrogate_title_is_stored_without_it(tmp_path):
+    [paper] = _parse(_write(tmp_path, "s.jsonl", '{"title": "Lone \\ud800 Surrogate", "abstract": "x\\udfff y"}\n')).papers
+    assert paper.title == "Lone Surrogate" and paper.abstract == "x y"
+
+
+def test_jsonl_line_in_another_encoding_costs_only_its_record(tmp_path):
+    data = (GOOD_LINE + "\n").encode() + '{"title": "Müller"}\n'.encode("latin-1") + b'{"title": "Second"}\n'
+    parsed = _parse(_write(tmp_path, "mixed.jsonl", data))
+    assert [p.title for p in parsed.papers] == ["A Good Record", "Second"]
+    assert [(r.line, r.reason) for r in parsed.rejected] == [(2, "not UTF-8 text; save the file as UTF-8")]
+
+
+def test_jsonl_line_separator_inside_a_string_is_not_a_record_break(tmp_path):
+    """U+2028 and NEL are legal unescaped in JSON strings; `str.splitlines` used to cut the record there."""
+    line = json.dumps({"title": "Line\u2028Separated", "summary": "a\x85b"}, ensure_ascii=False)
+    [paper] = _parse(_write(tmp_path, "ls.jsonl", line + "\n")).papers
+    assert paper.title == "Line Separated" and paper.abstract == "a b"
+
+
+def test_jsonl_array_item_rejections_say_which_item(tmp_path):
+    path = _write(tmp_path, "arr.json", json.dumps([{"title": "Fine"}, {"title": ["x"]}, 3]))
+    parsed = _parse(path)
+    assert [p.title for p in parsed.papers] == ["Fine"]
+    assert [r.reason for r in parsed.rejected] == ["item 2: field 'title' must be text, not a list",
+                                                  "item 3: expected a JSON object, not int"]
+
+
+def test_jsonl_first_line_a_list_does_not_make_the_file_a_json_array(tmp_path):
+    parsed = _parse(_write(tmp_path, "l.jsonl", "[1, 2]\n" + GOOD_LINE + "\n"))
+    assert [p.title for p in parsed.papers] == ["A Good Record"]
+    assert [r.line for r in parsed.rejected] == [1]
+
+
+@pytest.mark.parametrize("title", ["\u200b\u200b", "\ufeff \u2060", "\x1b[31m\x1b[0m", "\u200d"])
+def test_invisible_title_is_rejected_as_empty(tmp_path, title):
+    parsed = _parse(_write(tmp_path, "z.jsonl", json.dumps({"title": title}) + "\n" + GOOD_LINE + "\n"))
+    assert [p.title for p in parsed.papers] == ["A Good Record"]
+    assert [(r.line, r.reason) for r in parsed.rejected] == [(1, "field 'title' is empty (only spaces or invisible characters)")]
+    bib = _parse(_write(tmp_path, "z.bib", "@article{z, title = {" + title + "}}\n@article{ok, title = {Fine}}\n"))
+    assert [p.key for p in bib.papers] == ["ok"] and bib.rejected[0].reason == "entry 'z' has no title"
+
+
+def test_control_characters_and_ansi_escapes_are_stripped_keeping_unicode(tmp_path):
+    record = {"title": "\x1b[31mRed\x1b[0m Title\x07 \x1b]0;owned\x07Über 日本 👩\u200d💻",
+              "abstract": "Line one.\nLine\ttwo\x00\x9b2J with\u200b zero width.", "authors": ["Ada\x1b[1m Lovelace"]}
+    [paper] = _parse(_write(tmp_path, "c.jsonl", json.dumps(record) + "\n")).papers
+    assert paper.title == "Red Title Über 日本 👩\u200d💻"
+    assert paper.abstract == "Line one. Line two with zero width."
+    assert paper.authors == ["Ada Lovelace"]
+    bib = "@article{c, title = {\x1b[1mBold\x1b[0m {\\\"U}ber\x7f}, abstract = {A\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ here}}\n"
+    [paper] = _parse(_write(tmp_path, "c.bib", bib)).papers
+    assert paper.title == "Bold Über" and paper.abstract == "Alink here"
+
+
+def test_utf16_file_with_bom_is_read(tmp_path):
+    text = json.dumps({"title": "Ünïcode Sixteen"}, ensure_ascii=False) + "\n"
+    for encoding in ("utf-16", "utf-32"):
+        parsed = _parse(_write(tmp_path, f"u.{encoding}", text.encode(encoding)))  # detected by content
+        assert [p.title for p in parsed.papers] == ["Ünïcode Sixteen"]
+    bib = "@article{u, title = {M{\\\"u}ller Sixteen}}\n"
+    assert [p.title for p in _parse(_write(tmp_path, "u.bib", b"\xfe\xff" + bib.encode("utf-16-be"))).papers] == ["Müller Sixteen"]
+
+
+def test_utf16_without_bom_is_named(tmp_path):
+    with pytest.raises(SourceError, match="UTF-16 text without a byte-order mark; save it as UTF-8"):
+        _parse(_write(tmp_path, "u.jsonl", (GOOD_LINE + "\n").encode("utf-16-le")))
+
+
+def test_bibtex_duplicate_key_is_named_and_the_first_kept(tmp_path):
+    bib = "@article{dup,\n  title = {First}\n}\n\n@article{dup,\n  title = {Second}\n}\n@article{two, title={T}, title={U}}\n"
+    parsed = _parse(_write(tmp_path, "d.bib", bib))
+    assert [p.title for p in parsed.papers] == ["First"]
+    assert [str(r) for r in parsed.rejected] == [
+        f"{tmp_path / 'd.bib'}:5: duplicate key 'dup', first at line 1; the first entry is kept",
+        f"{tmp_path / 'd.bib'}:8: entry 'two' has field 'title' twice; keep one",
+    ]
+
+
+def test_bibtex_identifiers_are_not_latex_decoded_and_bare_percent_and_ampersand_stay(tmp_path):
+    """A `%` in a URL is not a LaTeX comment, and `Q&A` is not a table cell."""
+    bib = ("@article{p, title = {{Q&A} at 50% --- {\\'e}t{\\'e}}, url = {\\url{https://x.org/a%20b}},\n"
+           "  doi = {10.1000/a\\_b}, abstract = {Mostly plain words, one $x^2$ and na{\\\"i}ve.}}\n")
+    [paper] = _parse(_write(tmp_path, "p.bib", bib)).papers
+    assert paper.title == "Q&A at 50% — été"
+    assert paper.url == "https://x.org/a%20b" and paper.doi == "10.1000/a_b"
+    assert paper.abstract == "Mostly plain words, one $x^2$ and naïve."
+
+
+def test_bibtex_huge_field_is_rejected_by_name_and_fast(tmp_path):
+    """A 10 MB field used to take > 90 s in LaTeX decoding; now the entry is refused, the others kept."""
+    import time
+
+    body = "word \\'e " * 1_250_000  # 10 MB, LaTeX everywhere
+    bib = "@article{ok, title = {Fine}}\n@article{huge,\n  title = {Huge},\n  abstract = {" + body + "}\n}\n"
+    started = time.perf_counter()
+    parsed = _parse(_write(tmp_path, "h.bib", bib))
+    assert time.perf_counter() - started < 30  # ~2 s on a quiet 2-core machine; the old decoder: > 90 s
+    assert [p.key for p in parsed.papers] == ["ok"]
+    [rejection] = parsed.rejected
+    assert rejection.line == 2
+    assert rejection.reason == "entry 'huge': field 'abstract' is 11,250,000 characters, over the 100,000 limit; shorten it"
+
+
+def test_pdf_exception_types_become_source_errors(tmp_path):
+    """Damaged PDFs that made pypdf raise types other than PdfReadError (e.g. a bare header)."""
+    for data in (b"%PDF-1.4\n", b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF",
+                 _paper_pdf()[:-300]):
+        try:
+            parsed = _parse(_write(tmp_path, "bad.pdf", data))
+        except SourceError as exc:
+            assert "PDF" in str(exc) and "\n" not in str(exc)
+        else:
+            assert all(p.title for p in parsed.papers)
+
+
+def test_cli_ingest_keeps_good_records_and_later_files_after_a_bad_file(tmp_path):
+    """Through the real CLI: every seen bad line in one file, a good file after it; exit 1, no traceback."""
+    from conftest import run_cli
+
+    bad = _write(tmp_path, "a_bad.jsonl", "\n".join([
+        json.dumps({"title": "Kept Before The Bad Lines"}),
+        '{"title": "Numeric DOI Record", "doi": 12345}',
+        '{"title": "Empty Author Record", "authors": [[]]}',
+        '{"title": "\\ud800Surrogate Record"}',
+        "[" * 10_000 + "]" * 10_000,
+        json.dumps({"title": "Kept After The Bad Lines"}),
+    ]) + "\n")
+    odd = _write(tmp_path, "b_odd.bib", b"@article{x, title={Fine Bib Entry}}\n@article{x, title={Dup}}\n")
+    good = _write(tmp_path, "c_good.jsonl", json.dumps({"title": "The Later File's Record"}) + "\n")
+    store = tmp_path / "store"
+    result = run_cli("ingest", str(bad), str(odd), str(good), "--store", str(store), "--keyword-only", "--json")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["new"] == 7
+    assert [(Path(r["file"]).name, r["line"]) for r in report["rejected"]] == [("a_bad.jsonl", 5), ("b_odd.bib", 2)]
+    assert "nested too deeply" in report["rejected"][0]["reason"]
+    assert "duplicate key 'x'" in report["rejected"][1]["reason"]
+    listed = run_cli("papers", "--store", str(store), "--json")
+    titles = {p["title"] for p in json.loads(listed.stdout)}
+    assert {"Kept Before The Bad Lines", "Surrogate Record", "Kept After The Bad Lines", "The Later File's Record",
+            "Fine Bib Entry"} <= titles

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agent.paper import Paper, clean
-from agent.sources import Parsed, Rejection
+from agent.paper import Paper, clean, visible
+from agent.sources import MAX_FIELD_CHARS, Parsed, Rejection
 
 # Whole lines that are page chrome, not papers.
 _CHROME = re.compile(
@@ -33,8 +33,15 @@ def _is_abstract(line: str) -> bool:
 def parse_listing(path: Path, text: str) -> Parsed:
     """Pair each title line with the abstract line(s) after it."""
     parsed = Parsed()
-    lines = [(n, clean(_GLUED.sub("", line.strip()))) for n, line in enumerate(text.splitlines(), start=1)]
-    lines = [(n, line) for n, line in lines if line and not _CHROME.match(line)]
+    lines = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if len(raw) > MAX_FIELD_CHARS:
+            reason = f"line is {len(raw):,} characters, over the {MAX_FIELD_CHARS:,} limit"
+            parsed.rejected.append(Rejection(str(path), reason, n))
+            continue
+        line = clean(_GLUED.sub("", raw.strip()))
+        if visible(line) and not _CHROME.match(line):  # a line of only invisible characters is a blank line
+            lines.append((n, line))
     title: tuple[int, str] | None = None
     current: Paper | None = None
     for number, line in lines:

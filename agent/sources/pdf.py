@@ -7,8 +7,8 @@ import logging
 import re
 from pathlib import Path
 
-from agent.paper import Paper, arxiv_year, clean, normalize_arxiv, normalize_doi
-from agent.sources import Parsed, SourceError
+from agent.paper import Paper, arxiv_year, clean, normalize_arxiv, normalize_doi, scrub, visible
+from agent.sources import Parsed, Rejection, SourceError
 
 _ABSTRACT_HEAD = re.compile(r"^\s*(abstract|summary)\s*[:.\-—]?\s*(.*)$", re.I)
 _SECTION_HEAD = re.compile(r"^\s*((1|I)\.?\s+)?(introduction|keywords|index terms|background)\b", re.I)
@@ -17,22 +17,39 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.I)
 _AFFILIATION = re.compile(r"@|university|institute|department|school of|laborator|inc\.|corporation", re.I)
 
 
-def _extract(data: bytes) -> tuple[str, dict[str, str]]:
+def _extract(data: bytes) -> tuple[str, dict[str, str], list[int]]:
+    """Full text, metadata, and the numbers of pages whose text could not be read."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf reads untrusted bytes and, on a damaged file, raises almost any exception type (PdfReadError,
+    # KeyError, struct.error, zlib.error, RecursionError, ...): any of them means "this PDF is unreadable".
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise SourceError("encrypted PDF; decrypt it first")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta = {k: str(v) for k, v in (reader.metadata or {}).items()}
+        pages = list(reader.pages)
     except SourceError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise SourceError(f"unreadable PDF ({exc}); is the file complete?") from exc
-    return "\n".join(pages), meta
+    except Exception as exc:  # see above
+        raise SourceError(f"unreadable PDF ({_why(exc)}); is the file complete?") from exc
+    texts, broken = [], []
+    for number, page in enumerate(pages, start=1):
+        try:
+            texts.append(page.extract_text() or "")
+        except Exception:  # one damaged page should not lose the others
+            broken.append(number)
+    try:
+        meta = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
+    except Exception:  # damaged metadata: the text is still usable
+        meta = {}
+    return scrub("\n".join(texts)), meta, broken
+
+
+def _why(exc: Exception) -> str:
+    """An exception as one short line."""
+    text = " ".join(str(exc).split())[:120]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _title(lines: list[str], meta: dict[str, str]) -> str:
@@ -83,12 +100,14 @@ def _author_line(lines: list[str], title: str) -> str:
 
 def parse_pdf(path: Path, data: bytes) -> Parsed:
     """One PDF -> one paper with its full text (chunked at ingest)."""
-    text, meta = _extract(data)
+    text, meta, broken = _extract(data)
     lines = [clean(line) for line in text.splitlines() if clean(line)]
     if not lines:
+        if broken:
+            raise SourceError("unreadable PDF (no page's text could be extracted); is the file complete?")
         raise SourceError("no extractable text (a scanned PDF? run OCR first)")
     title = _title(lines, meta)
-    if not title:
+    if not visible(title):
         raise SourceError("could not find a title on the first page")
     abstract = _abstract(lines) or clean(" ".join(lines[1:12]))[:1500]
     head = " ".join(lines[:60])
@@ -96,7 +115,12 @@ def parse_pdf(path: Path, data: bytes) -> Parsed:
     arxiv_id = normalize_arxiv(arxiv.group(1)) if arxiv else None
     doi = _DOI.search(head)
     author = clean(meta.get("/Author", "")) or _author_line(lines, title)
+    rejected = []
+    if broken:  # the paper is ingested, but the user should know part of its text is missing
+        pages = f"page{'s' if len(broken) > 1 else ''} {', '.join(map(str, broken))}"
+        rejected.append(Rejection(str(path), f"{pages} unreadable; the paper is kept without that text"))
     return Parsed(
+        rejected=rejected,
         papers=[
             Paper(
                 title=title,
