@@ -6,24 +6,44 @@ model writes a few sentences, and code checks each citation against the evidence
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.check import gate
 from agent.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
+from agent.claims import cited_sentences
+from agent.errors import SurveyError
 from agent.evidence import Evidence, addresses, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
-from agent.llm import LLMClient, Message, OnToken, Usage
+from agent.injection import copies, is_instruction
+from agent.llm import Completion, LLMClient, Message, OnToken, Usage
 from agent.search import SearchHit
 from agent.settings import Settings
 from agent.store import Store
 from agent.templates import render
+from agent.text import clip
 
 if TYPE_CHECKING:
     from agent.verify import VerificationReport
 
 ABSTAIN_MARKER = "NOT IN STORE"
 ABSTENTION = "The papers in the store do not answer this question."
+# The model saying, in its own words, that the evidence does not answer ("The evidence does not mention
+# how long ..."): an abstention, unlike a reply that is broken or cites nothing.
+_SAYS_NOT_ANSWERED = re.compile(
+    r"\b(?:evidence|papers?|abstracts?|context|store|sources?|texts?|information)\b[^.]{0,40}?\b(?:does|do|did)\s*n[o']t\s+"
+    r"(?:\w+\s+)?(?:answer|mention|say|state|contain|provide|include|address|discuss|specify|cover|give)"
+    r"|\b(?:cannot|can't|can not|unable to)\s+(?:be\s+)?(?:answer|determine|find|tell|say)"
+    r"|\bno\s+(?:information|mention|evidence|data|details?)\s+(?:about|on|of|regarding|is|in)"
+    r"|\bnot\s+(?:mentioned|provided|stated|specified|discussed|given|answered|covered)\s+in\b",
+    re.IGNORECASE,
+)
+
+
+class ModelFault(SurveyError):
+    """The model's reply holds no usable answer: broken, uncited, or only repeating injected text.
+    An error, never an abstention: the store may well answer the question."""
 
 
 @dataclass
@@ -50,6 +70,7 @@ class Answer:
     retrieval_seconds: float = 0.0
     timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp prompt/generation split, when known
     verification: "VerificationReport | None" = None  # per-claim verdicts after repair
+    flagged: dict[str, list[str]] = field(default_factory=dict)  # paper key -> its text left out as instructions
 
     def to_dict(self) -> dict[str, Any]:
         report, self.verification = self.verification, None
@@ -99,12 +120,17 @@ class Asker:
         started = time.perf_counter()
         _, evidence, queries = self.retrieve(question, k or self.settings.ask_k, context, filters)
         retrieval_seconds = time.perf_counter() - started
+        flagged = {e.key: e.flagged for e in evidence if e.flagged}
+        noticed = [f"@{key}: left out {len(f)} sentence{'' if len(f) == 1 else 's'} of its text that read as "
+                   f"instructions to an assistant: {clip(f[0], 80)!r}" for key, f in flagged.items()]
+        evidence = [e for e in evidence if e.text]  # a paper whose whole text was left out is not evidence
         new = [e for e in evidence if e.key not in conversation.evidence]
         known = {**conversation.evidence, **{e.key: e for e in new}}
         if not known or coverage(question, list(known.values())) == 0:
             answer = Answer(question, ABSTENTION, [], evidence, self._spent(before), abstained=True,
-                            problems=["no evidence in the store shares a content word with the question"],
-                            queries=queries, model=model or self.settings.model, retrieval_seconds=retrieval_seconds)
+                            problems=["no evidence in the store shares a content word with the question", *noticed],
+                            queries=queries, model=model or self.settings.model, retrieval_seconds=retrieval_seconds,
+                            flagged=flagged)
             conversation.turns.append(answer)
             return answer
         block = render("evidence", first=not conversation.messages, evidence=new) if new else ""
@@ -119,8 +145,9 @@ class Asker:
         messages = [*messages, {"role": "user", "content": content}]
         # 2-4 short sentences fit in 160 tokens; a longer reply costs seconds and adds nothing checkable.
         reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 160))
-        answer = self._check(question, reply.text, known, evidence, queries)
-        answer.retrieval_seconds, answer.timings = retrieval_seconds, reply.timings
+        answer = self._check(question, reply, known, evidence, queries)
+        answer.retrieval_seconds, answer.timings, answer.flagged = retrieval_seconds, reply.timings, flagged
+        answer.problems += noticed
         if self.settings.verify and not answer.abstained:
             self._verify(answer, known)
         # A follow-up ("How many pairs does it have?") is about what the previous question named.
@@ -134,6 +161,31 @@ class Asker:
         conversation.evidence = known
         conversation.turns.append(answer)
         return answer
+
+    @staticmethod
+    def _refuse_instructions(draft: str, known: dict[str, Evidence]) -> tuple[str, list[str]]:
+        """The draft without sentences that are instructions to an assistant, or that repeat paper text
+        left out as such (a lone "HACKED [@x]."), and one problem line per sentence refused."""
+        flagged = [s for e in known.values() for s in e.flagged]
+        kept, refused = [], []
+        for sentence in cited_sentences(draft.strip()) if draft.strip() else []:
+            if is_instruction(sentence.text) or copies(sentence.text, flagged):
+                refused.append(f"refused a sentence that repeats instructions found in paper text: {clip(sentence.text, 80)}")
+            else:
+                kept.append(sentence.text)
+        return (" ".join(kept) if refused else draft), refused
+
+    @staticmethod
+    def _fault(reply: Completion, refused: list[str]) -> str:
+        """One line for a reply with no usable answer: what the model wrote, and what to do."""
+        shown = clip(" ".join("".join(c for c in reply.text if c.isprintable() or c.isspace()).split()), 80)
+        if refused:
+            what = "only repeated instructions found in paper text (the answer is withheld)"
+        elif reply.finish_reason == "length":
+            what = f"stopped at the token limit before finishing a cited sentence (it wrote {shown!r})"
+        else:
+            what = f"wrote no sentence citing the evidence (it wrote {shown!r})"
+        return f"model {reply.model!r} {what}; try again, or choose another model with --model / SURVEY_MODEL"
 
     def _verify(self, answer: Answer, known: dict[str, Evidence]) -> None:
         """Check every cited sentence against its abstract, then repair what fails (SURVEY_REPAIR)."""
@@ -161,14 +213,19 @@ class Asker:
             setattr(spent, name, getattr(spent, name) - value)
         return spent
 
-    def _check(self, question: str, draft: str, known: dict[str, Evidence], evidence: list[Evidence], queries: list[str]) -> Answer:
-        """The citation gate (only evidence the model saw may be cited), then detect abstention."""
-        gated = gate(draft, list(known), abstain_marker=ABSTAIN_MARKER)
-        problems = gated.problems
+    def _check(self, question: str, reply: Completion, known: dict[str, Evidence], evidence: list[Evidence],
+               queries: list[str]) -> Answer:
+        """Refuse injected text, the citation gate (only evidence the model saw may be cited), then tell an
+        abstention (the model says the evidence does not answer) from a reply with no usable answer."""
+        draft = reply.text
+        kept, refused = self._refuse_instructions(draft, known)
+        gated = gate(kept, list(known), abstain_marker=ABSTAIN_MARKER)
+        problems = refused + gated.problems
         if not gated.cited:  # nothing the model said is tied to the evidence: that is not an answer
-            if draft.strip() and not gated.abstained:
-                problems.append("the model's answer cited none of the evidence")
-            return Answer(question, ABSTENTION, [], evidence, Usage(), abstained=True, problems=problems,
-                          queries=queries, draft=draft)
+            if gated.abstained or _SAYS_NOT_ANSWERED.search(kept):
+                return Answer(question, ABSTENTION, [], evidence, Usage(), abstained=True, problems=problems,
+                              queries=queries, draft=draft)
+            self.llm.forget(reply)  # "try again" must reach the model, not this reply in the cache
+            raise ModelFault(self._fault(reply, refused))
         citations = [Citation(k, known[k].title, known[k].year) for k in gated.cited]
         return Answer(question, gated.text, citations, evidence, Usage(), problems=problems, queries=queries, draft=draft)

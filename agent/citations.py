@@ -8,6 +8,9 @@ from dataclasses import dataclass
 # A bracketed group holding one or more @keys: [@a], [@a; @b], [@a, @b], [see @a].
 CITE_GROUP = re.compile(r"\[([^\[\]]*@[^\[\]]+)\]")
 CITE_KEY = re.compile(r"@([A-Za-z0-9_][\w:.#$%&\-+?<>~/]*[\w])|@([A-Za-z0-9_])")
+# Inside a bracket group, whatever follows an @ up to a separator is a citation, even when it cannot be a
+# key (`[@../../etc/passwd]`): it is reported as unknown and removed, never silently dropped.
+_ANY_KEY = re.compile(r"@([^\s;,\[\]@]+)")
 # What the ask loop appends to a sentence that cites nothing (and what the verifier strips again).
 UNCITED = "[citation needed]"
 
@@ -21,8 +24,15 @@ class CitedSentence:
 
 
 def keys_in(group: str) -> list[str]:
-    """Keys of one bracket group's inside: `@a; @b` -> ["a", "b"]."""
-    return [m.group(1) or m.group(2) for m in CITE_KEY.finditer(group)]
+    """Keys of one bracket group's inside: `@a; @b` -> ["a", "b"]; `@../x` -> ["../x"] (junk stays visible)."""
+    keys: list[str] = []
+    for m in _ANY_KEY.finditer(group):
+        key = CITE_KEY.match(group, m.start())
+        if key is not None:
+            keys.append(key.group(1) or key.group(2))
+        elif junk := m.group(1).rstrip(".:!?)'\"”’"):
+            keys.append(junk)
+    return keys
 
 
 def parse_keys(text: str) -> list[str]:
@@ -48,7 +58,12 @@ def normalize(text: str, known: list[str]) -> str:
 
     text = re.sub(r"\(\s*(@[^()]+)\)", lambda m: bare(m) if "@" in m.group(1) else m.group(0), text)
     text = re.sub(r"\[([^\[\]@]+)\]", bare, text)  # [key] without @
-    return re.sub(r"\[([^\[\]]*@[^\[\]]+)\]", lambda m: "[" + "; ".join("@" + k for k in keys_in(m.group(1))) + "]", text)
+
+    def rewrite(match: re.Match[str]) -> str:
+        keys = keys_in(match.group(1))
+        return "[" + "; ".join("@" + k for k in keys) + "]" if keys else ""  # no empty "[]" left behind
+
+    return re.sub(r"\s*\[([^\[\]]*@[^\[\]]+)\]", lambda m: (" " + rewrite(m)) if rewrite(m) else "", text)
 
 
 def drop_keys(sentence: str, bad: set[str]) -> str:

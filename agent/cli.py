@@ -228,10 +228,13 @@ def search(
         return
     from rich.markup import escape
 
+    from agent.render import printable  # stored text may hold escape sequences; Rich escapes only markup
+
     for rank, h in enumerate(hits, start=1):
         year = f" ({h.year})" if h.year else ""
-        out.print(f"[bold]{rank}. {escape(f'[@{h.key}]')}[/bold] {escape(h.title)}{year}  [dim]{h.score:.4f}[/dim]")
-        out.print(f"   [dim]{escape(h.snippet)}[/dim]")
+        out.print(f"[bold]{rank}. {escape(printable(f'[@{h.key}]'))}[/bold] {escape(printable(h.title))}{year}  "
+                  f"[dim]{h.score:.4f}[/dim]")
+        out.print(f"   [dim]{escape(printable(h.snippet))}[/dim]")
 
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="litellm model string (default: SURVEY_MODEL or local).")]
@@ -576,5 +579,27 @@ def main() -> None:
             _print_json({"error": str(exc)})
         sys.exit(1)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted; run the same command again to resume\n")
-        sys.exit(130)
+        _interrupted()
+    except SystemExit as exc:
+        # Typer turns Ctrl-C into Exit(130) (then SystemExit) before the clause above could see it.
+        if exc.code == 130 and _caused_by_ctrl_c(exc):
+            _interrupted()
+        raise
+
+
+def _caused_by_ctrl_c(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line on stderr (and a JSON error under --json), exit 130."""
+    message = "interrupted; run the same command again to resume"
+    sys.stderr.write(message + "\n")
+    if "--json" in sys.argv[1:]:
+        _print_json({"error": message})
+    sys.exit(130)

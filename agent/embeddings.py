@@ -84,6 +84,7 @@ class LocalMiniLM:
     def __init__(self, cache_dir: Path) -> None:
         from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
 
+        offline.quiet_onnxruntime()
         # A class attribute, so it also holds if Chroma rebuilds the function from a collection's config.
         ONNXMiniLM_L6_V2.DOWNLOAD_PATH = minilm_folder(cache_dir)
         self.function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])

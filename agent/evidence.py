@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.injection import instructions_in, is_instruction
 from agent.rationale import split_sentences, stems
 from agent.search import SearchHit
 from agent.templates import render
@@ -29,6 +30,7 @@ class Evidence:
     year: int | None
     text: str
     score: float
+    flagged: list[str] = field(default_factory=list)  # its sentences that read as instructions: left out
 
 
 @dataclass
@@ -85,10 +87,11 @@ def addresses(question: str, answer: str) -> str:
     return "the answer shares too few words with the question to be an answer to it"
 
 
-def best_sentences(text: str, query: str, n: int) -> list[str]:
-    """The `n` sentences of an abstract sharing most content words with the query, in abstract order."""
+def best_sentences(text: str, query: str, n: int, skip: list[str] | None = None) -> list[str]:
+    """The `n` sentences of an abstract sharing most content words with the query, in abstract order
+    (never one of `skip`)."""
     wanted = stems(query)
-    sentences = split_sentences(text)
+    sentences = [s for s in split_sentences(text) if s not in (skip or [])]
     scored = sorted(range(len(sentences)), key=lambda i: (-len(stems(sentences[i]) & wanted), i))
     return [sentences[i] for i in sorted(scored[:n])]
 
@@ -101,10 +104,18 @@ def select_evidence(question: str, hits: list[SearchHit], store: "Store", settin
         paper = store.catalog.get(hit.key)
         if paper is None or not paper.abstract:
             continue
-        text = " ".join(best_sentences(paper.abstract, question, settings.evidence_sentences))
+        # Paper text is data: a sentence addressed to the model is never shown to it, and is reported.
+        flagged = instructions_in(paper.abstract)
+        title = " ".join(paper.title.split())
+        if is_instruction(title):
+            flagged, title = [title, *flagged], "(title left out: it reads as instructions to an assistant)"
+        # One line per paper: a newline in the text could otherwise fake another paper's header.
+        text = " ".join(" ".join(best_sentences(paper.abstract, question, settings.evidence_sentences, flagged)).split())
+        if not text and not flagged:
+            continue
         if len(text) > budget and chosen:
             break
-        chosen.append(Evidence(hit.key, paper.title, paper.year, text[:budget], hit.score))
+        chosen.append(Evidence(hit.key, title, paper.year, text[:budget], hit.score, flagged))
         budget -= len(text) + len(paper.title) + 20
         if budget <= 0:
             break

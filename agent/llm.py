@@ -34,6 +34,7 @@ class Usage:
     calls: int = 0
     cached_calls: int = 0
     seconds: float = 0.0
+    unpriced_calls: int = 0  # remote calls whose price litellm does not know: their cost is unknown, not $0
 
     def add(self, other: "Usage") -> None:
         for name, value in asdict(other).items():
@@ -43,7 +44,10 @@ class Usage:
         return asdict(self)
 
     def summary(self) -> str:
-        cost = "local, $0" if self.cost_usd == 0 else f"${self.cost_usd:.4f}"
+        cost = f"${self.cost_usd:.4f}" if self.cost_usd else "$0"
+        if self.unpriced_calls:  # a remote model missing from litellm's price map is not free
+            unknown = f"cost unknown for {self.unpriced_calls} call" + ("" if self.unpriced_calls == 1 else "s")
+            cost = f"{cost} + {unknown}" if self.cost_usd else unknown
         cached = f", {self.cached_calls} cached" if self.cached_calls else ""
         if not self.calls:
             return "no model call"
@@ -61,6 +65,21 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     cached: bool = False
     timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp's prompt/generation timings
+    finish_reason: str = ""  # "stop", "length" (cut by max_tokens), ...; "" when unknown (cached)
+    cache_key: str = ""  # where the reply is cached, so that a caller that finds it unusable can forget it
+
+
+class EmptyReply(SurveyError):
+    """A model reply with no text: a fault of the model or its server, never an answer and never cached."""
+
+
+def _litellm() -> Any:
+    """litellm, with its stdout banners off before any call can fail ("Give Feedback / Get Help",
+    "Provider List: ...": they break `--json`)."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
 
 
 class ResponseCache:
@@ -86,6 +105,10 @@ class ResponseCache:
             return self.db.execute(
                 "SELECT text, prompt_tokens, completion_tokens FROM responses WHERE key = ?", (key,)
             ).fetchone()
+
+    def delete(self, key: str) -> None:
+        with self.lock:
+            self.db.execute("DELETE FROM responses WHERE key = ?", (key,))
 
     def put(self, key: str, text: str, usage: Usage) -> None:
         with self.lock:
@@ -145,13 +168,14 @@ class LLMClient:
         if stop:
             params["stop"] = stop
         key = ResponseCache.key(model, messages, params)
-        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+        # An empty text cached by an older version is a fault that was stored, not a reply: ask again.
+        if self._cache is not None and (hit := self._cache.get(key)) is not None and hit[0].strip():
             text, prompt_tokens, completion_tokens = hit
             if on_token:
                 on_token(text)
             usage = Usage(prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0, calls=1, cached_calls=1)
             self.usage.add(usage)
-            return Completion(text, model, usage, cached=True)
+            return Completion(text, model, usage, cached=True, cache_key=key)
         self._check_credentials(model)
         started = time.perf_counter()
         completion = self._with_retries(model, messages, params, on_token)
@@ -159,7 +183,14 @@ class LLMClient:
         self.usage.add(completion.usage)
         if self._cache is not None:
             self._cache.put(key, completion.text, completion.usage)
+            completion.cache_key = key
         return completion
+
+    def forget(self, completion: Completion) -> None:
+        """Drop a reply from the cache: the caller found it unusable (a broken answer), and a retry must
+        reach the model again instead of getting the same reply back."""
+        if self._cache is not None and completion.cache_key:
+            self._cache.delete(completion.cache_key)
 
     async def acomplete(self, messages: list[Message], **kwargs: Any) -> Completion:
         """`complete` off the event loop: the blocking work runs in a worker thread."""
@@ -204,24 +235,27 @@ class LLMClient:
             ) from original
 
     def _call(self, model: str, messages: list[Message], params: dict[str, Any], emit: OnToken | None) -> Completion:
-        import litellm
-
-        litellm.suppress_debug_info = True  # its "Give Feedback / Get Help" banner goes to stdout (breaks --json)
-
+        litellm = _litellm()
         routed, extra = self._route(model)
         kwargs = {**params, **extra, "timeout": self.settings.llm_timeout, "num_retries": 0}
         try:
             if emit is None:
                 response = litellm.completion(model=routed, messages=messages, **kwargs)
-                text = response.choices[0].message.content or ""
+                choices = getattr(response, "choices", None) or []
+                if not choices:  # an OpenAI-compatible server that answered 200 with nothing in it
+                    raise SurveyError(f"model {model!r} sent a reply without any choices (a broken or incompatible "
+                                      "server); try again, or choose another model with --model / SURVEY_MODEL")
+                text = getattr(choices[0].message, "content", None) or ""
+                finish = getattr(choices[0], "finish_reason", None) or ""
                 raw_usage = getattr(response, "usage", None)
                 timings = getattr(response, "timings", None) or {}
             else:
                 stream = litellm.completion(model=routed, messages=messages, stream=True,
                                             stream_options={"include_usage": True}, **kwargs)
-                parts, raw_usage, timings = [], None, {}
+                parts, raw_usage, timings, finish = [], None, {}, ""
                 for chunk in stream:
                     delta = chunk.choices[0].delta.content if chunk.choices else None
+                    finish = (getattr(chunk.choices[0], "finish_reason", None) if chunk.choices else None) or finish
                     if delta:
                         parts.append(delta)
                         emit(delta)
@@ -243,25 +277,31 @@ class LLMClient:
             if getattr(exc, "status_code", 0) >= 500:
                 raise _Retryable(exc) from exc
             raise SurveyError(f"model {model!r} failed: {_short(exc)}") from exc
+        if not any(c.isprintable() and not c.isspace() for c in text):
+            # Shown as "the store does not answer" and cached, an empty reply outlived the server's fault.
+            cut = f" (it stopped at the {params['max_tokens']}-token limit)" if finish == "length" else ""
+            raise EmptyReply(f"model {model!r} returned an empty reply{cut}; try again, "
+                             "or choose another model with --model / SURVEY_MODEL")
         usage = self._usage(routed, model, messages, text, raw_usage, response)
-        return Completion(text, model, usage, timings=dict(timings) if isinstance(timings, dict) else {})
+        return Completion(text, model, usage, timings=dict(timings) if isinstance(timings, dict) else {},
+                          finish_reason=str(finish))
 
     @staticmethod
     def _usage(routed: str, model: str, messages: list[Message], text: str, raw: Any, response: Any) -> Usage:
-        import litellm
-
+        litellm = _litellm()
         prompt = getattr(raw, "prompt_tokens", None) if raw is not None else None
         completion = getattr(raw, "completion_tokens", None) if raw is not None else None
         if prompt is None:  # a provider that reports no usage: count with litellm's tokenizer
             prompt = litellm.token_counter(model=routed, messages=messages)
             completion = litellm.token_counter(model=routed, text=text, count_response_tokens=True)
-        cost = 0.0
+        cost, unpriced = 0.0, 0
         if model != "local":
             try:
                 cost = float(sum(litellm.cost_per_token(model=routed, prompt_tokens=prompt, completion_tokens=completion)))
-            except Exception:  # a model missing from litellm's price map costs nothing we can know
-                cost = 0.0
-        return Usage(prompt_tokens=int(prompt or 0), completion_tokens=int(completion or 0), cost_usd=cost, calls=1)
+            except Exception:  # a model missing from litellm's price map: its cost is unknown, not zero
+                cost, unpriced = 0.0, 1
+        return Usage(prompt_tokens=int(prompt or 0), completion_tokens=int(completion or 0), cost_usd=cost, calls=1,
+                     unpriced_calls=unpriced)
 
 
 def check_model(model: str, settings: Settings, provider: bool = True) -> None:
@@ -272,9 +312,7 @@ def check_model(model: str, settings: Settings, provider: bool = True) -> None:
     """
     if model == "local":
         return
-    import litellm
-
-    litellm.suppress_debug_info = True  # else it prints "Provider List: ..." to stdout for unknown providers
+    litellm = _litellm()  # else it prints "Provider List: ..." to stdout for unknown providers
     if provider:
         try:
             litellm.get_llm_provider(model=model)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from agent import offline  # onnxruntime's telemetry off before it is imported
 from agent.errors import SurveyError
 
 MODEL_DIR = Path(__file__).parent / "data" / "verifier"
@@ -67,6 +68,7 @@ class NLIModel:
     def _session(self) -> Any:
         import onnxruntime as ort
 
+        offline.quiet_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1

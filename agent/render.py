@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.ask import Answer
 from agent.text import clip
+
+# Whole ANSI sequences first (CSI "ESC[31m", OSC "ESC]...BEL"), then any other C0/C1 control character
+# but newline and tab: a title or abstract must not move the cursor, retitle the window or hide text.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x9b[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: escape sequences and control characters removed."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
 
 
 def answer_markdown(answer: Answer, heading: bool = False) -> str:
@@ -33,8 +44,10 @@ def show_answer(console: Any, answer: Answer) -> None:
     """Print an answer as rendered Markdown followed by a dim usage line."""
     from rich.markdown import Markdown
 
-    console.print(Markdown(answer_markdown(answer)))
-    console.print(f"[dim]{answer.usage.summary()} · model {answer.model}[/dim]")
+    from rich.markup import escape
+
+    console.print(Markdown(printable(answer_markdown(answer))))
+    console.print(f"[dim]{answer.usage.summary()} · model {escape(printable(answer.model))}[/dim]")
 
 
 class _Waiting:
@@ -72,7 +85,7 @@ class Streamer:
         return self
 
     def __call__(self, text: str) -> None:
-        self.parts.append(text)
+        self.parts.append(printable(text))
         if self.live is not None:
             from rich.markdown import Markdown
 

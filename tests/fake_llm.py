@@ -2,14 +2,23 @@
 
 Model strings: `fake/rules` answers from the evidence in the prompt (cites the first two evidence
 keys, first sentence of each; for the survey writer, the first sentence of the paper asked about, a
-comparison citing the first two cards, a theme name from the keywords); `fake/abstain` always abstains; `fake/echo` repeats the last user message. Tests can queue exact
-replies or exceptions in `FAKE.script`; those are served first, in order, whatever the model string.
+comparison citing the first two cards, a theme name from the keywords); `fake/abstain` always abstains; `fake/echo` repeats the last user message; the cascade judge's Yes/No question gets
+Yes when every claim word of 4+ letters is in the sentences shown, with log-probabilities when asked. Faults, for subprocess
+tests that cannot reach `FAKE.script`: `fake/empty` replies "", `fake/nochoices` sends a reply without
+choices, `fake/fail` raises a plain exception (litellm maps it, and would print its banner), and
+`fake/slow` waits a minute before answering like `fake/rules` (to interrupt; it touches the file
+$FAKE_LLM_STARTED when it starts). Tests can queue exact
+replies, exceptions or `NO_CHOICES` in `FAKE.script`; those are served first, in order, whatever the
+model string.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import time
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -17,15 +26,17 @@ from agent import offline  # noqa: F401  (litellm must not fetch its price map: 
 
 import litellm
 from litellm import CustomLLM
-from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
+from litellm.types.utils import ChoiceLogprobs, GenericStreamingChunk, ModelResponse, Usage
 
-EVIDENCE = re.compile(r'^\[@([^\]]+)\] "(.+)"(?: \(\d{4}\))?\n(.+)$', re.M)
+# One paper of the evidence block: its key, title, and its quoted text (a "> " line).
+EVIDENCE = re.compile(r'^\[@([^\]]+)\] "(.+)"(?: \(\d{4}\))?\n(?:> )?(.+)$', re.M)
+NO_CHOICES = object()  # a script item: a reply whose `choices` list is empty (a broken server)
 
 
 class FakeLLM(CustomLLM):
     def __init__(self) -> None:
         super().__init__()
-        self.script: list[str | Exception] = []
+        self.script: list[Any] = []  # str, Exception or NO_CHOICES
         self.calls: list[dict[str, Any]] = []
         self.delay = 0.0  # seconds per streamed piece (lets tests interrupt a reply)
 
@@ -35,7 +46,7 @@ class FakeLLM(CustomLLM):
         self.delay = 0.0
 
     # --- behaviour -----------------------------------------------------------------------------
-    def reply(self, model: str, messages: list[dict[str, str]]) -> str:
+    def reply(self, model: str, messages: list[dict[str, str]]) -> Any:
         self.calls.append({"model": model, "messages": messages})
         if self.script:
             item = self.script.pop(0)
@@ -44,10 +55,26 @@ class FakeLLM(CustomLLM):
             return item
         prompt = messages[-1]["content"]
         name = model.split("/", 1)[-1]
+        if name == "empty":
+            return ""
+        if name == "nochoices":
+            return NO_CHOICES
+        if name == "fail":
+            raise RuntimeError("the fake model server fell over")
+        if name == "slow":
+            if started := os.environ.get("FAKE_LLM_STARTED"):  # tells a test the reply is under way
+                Path(started).touch()
+            for _ in range(600):  # short sleeps: Ctrl-C lands between them
+                time.sleep(0.1)
         if name == "abstain":
             return "NOT IN STORE"
         if name == "echo":
             return prompt
+        if prompt.rstrip().endswith("Answer Yes or No."):  # the cascade judge (read through logprobs)
+            claim = re.search(r"^Claim: (.+)$", prompt, re.M)
+            shown = prompt.split("Claim:", 1)[0].lower()
+            words = re.findall(r"[a-z]{4,}", claim.group(1).lower()) if claim else []
+            return "Yes" if words and all(w in shown for w in words) else "No"
         if prompt.startswith("Rewrite this question"):
             question = prompt.split("Question:", 1)[1].strip().splitlines()[0]
             return " ".join(w for w in re.findall(r"\w+", question) if len(w) > 3)[:80]
@@ -83,13 +110,24 @@ class FakeLLM(CustomLLM):
     def completion(self, model: str, messages: list, *args: Any, model_response: ModelResponse | None = None, **kwargs: Any) -> ModelResponse:
         text = self.reply(model, messages)
         response = model_response or ModelResponse()
-        response.choices[0].message.content = text  # type: ignore[union-attr]
         response.model = model
+        if text is NO_CHOICES:
+            response.choices = []
+            text = ""
+        else:
+            response.choices[0].message.content = text  # type: ignore[union-attr]
+            if (kwargs.get("optional_params") or {}).get("logprobs") and text in ("Yes", "No"):
+                # The first token's top log-probabilities, as llama.cpp's OpenAI API returns them.
+                other = "No" if text == "Yes" else "Yes"
+                top = [{"token": text, "logprob": math.log(0.9), "bytes": None},
+                       {"token": other, "logprob": math.log(0.1), "bytes": None}]
+                response.choices[0].logprobs = ChoiceLogprobs(content=[{**top[0], "top_logprobs": top}])  # type: ignore[union-attr]
         response.usage = self._usage(messages, text)  # type: ignore[attr-defined]
         return response
 
     def streaming(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
         text = self.reply(model, messages)
+        text = "" if text is NO_CHOICES else text
         pieces = re.findall(r"\S+\s*", text) or [""]
         usage = self._usage(messages, text)
         for n, piece in enumerate(pieces):

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +19,9 @@ from agent.ask import ABSTENTION, UNCITED, Conversation
 from agent.citations import normalize, parse_keys
 from agent.claims import cited_sentences
 from agent.cli import app
-from agent.errors import EmptyStoreError
+from agent.errors import EmptyStoreError, SurveyError
+
+LAUNCHER = Path(__file__).with_name("fake_survey.py")  # `survey` with the fake model registered
 
 
 def test_citation_parsing_single_and_grouped() -> None:
@@ -96,9 +103,20 @@ def test_abstains_without_a_model_call_when_nothing_matches(sample_store: Path, 
 
 
 def test_uncited_answer_is_not_passed_off_as_one(sample_store: Path, llm_settings: dict, fake) -> None:
+    """Neither an answer nor an abstention: the store may answer, the model did not cite it."""
+    from agent.ask import ModelFault
+
     fake.script += ["Long videos are hard and everyone knows it."]
-    answer = agent_for(sample_store, llm_settings).ask("Why is long video understanding hard?")
-    assert answer.abstained and any("cited none" in p for p in answer.problems)
+    with pytest.raises(ModelFault, match="wrote no sentence citing the evidence .*try again") as caught:
+        agent_for(sample_store, llm_settings).ask("Why is long video understanding hard?")
+    assert "everyone knows it" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_model_saying_in_its_own_words_that_the_evidence_does_not_answer_is_an_abstention(
+        sample_store: Path, llm_settings: dict, fake) -> None:
+    fake.script += ["The evidence does not mention how long the videos are."]
+    answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
+    assert answer.abstained and answer.answer == ABSTENTION
 
 
 def test_weak_retrieval_is_reformulated_once(sample_store: Path, llm_settings: dict, fake) -> None:
@@ -147,11 +165,46 @@ def test_cli_ask_json_and_terminal(sample_store: Path, llm_settings: dict, fake)
 
 
 @pytest.mark.parametrize("reply", ["", "[@InfiniBench", "@@@ [[[ ]]] ...", "[@] [@ ; ] unfinished"])
-def test_malformed_model_output_never_crashes(sample_store: Path, llm_settings: dict, fake, reply: str) -> None:
+def test_malformed_model_output_is_an_error_not_an_abstention(sample_store: Path, llm_settings: dict, fake,
+                                                              reply: str) -> None:
+    """Issue: empty or broken replies were shown as "the store does not answer" (exit 0), and cached."""
+    question = "How long are the videos in InfiniBench on average?"
     fake.script += [reply]
-    answer = agent_for(sample_store, llm_settings).ask("How long are the videos in InfiniBench on average?")
-    assert answer.abstained and answer.answer == ABSTENTION
-    assert answer.draft == reply
+    with pytest.raises(SurveyError, match="try again, or choose another model") as caught:
+        agent_for(sample_store, llm_settings).ask(question)
+    assert "\n" not in str(caught.value) and ABSTENTION not in str(caught.value)
+    recovered = agent_for(sample_store, llm_settings).ask(question)  # same cache: the fault was not stored
+    assert not recovered.abstained and recovered.citations
+
+
+def test_a_failing_model_under_json_prints_only_the_json_error(sample_store: Path, tmp_path: Path) -> None:
+    """Issue: litellm's "Give Feedback / Get Help" banner on stdout broke `--json` on every failure."""
+    for model in ("fake/fail", "fake/empty", "fake/nochoices"):
+        result = subprocess.run(
+            [sys.executable, str(LAUNCHER), "ask", "How long are the videos in InfiniBench?", "-m", model, "--json",
+             "--store", str(sample_store)], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "SURVEY_CACHE_DIR": str(tmp_path / "cache"), "SURVEY_LLM_RETRIES": "1"})
+        assert result.returncode == 1, (model, result.stderr)
+        assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: ")}, model
+        assert "Give Feedback" not in result.stdout + result.stderr and result.stderr.count("\n") == 1
+
+
+def test_ctrl_c_during_an_answer_prints_one_line_and_exits_130(sample_store: Path, tmp_path: Path) -> None:
+    """Issue: Typer swallowed KeyboardInterrupt: exit 130 with nothing printed."""
+    started = tmp_path / "started"
+    env = {**os.environ, "SURVEY_CACHE_DIR": str(tmp_path / "cache"), "FAKE_LLM_STARTED": str(started)}
+    process = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "ask", "How long are the videos in InfiniBench?", "-m", "fake/slow",
+         "--store", str(sample_store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal, whatever runs pytest
+    deadline = time.monotonic() + 240
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert started.exists(), process.communicate(timeout=60)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err == "interrupted; run the same command again to resume\n" and out == ""
 
 
 def test_a_true_sentence_that_does_not_answer_is_an_abstention(sample_store: Path, llm_settings: dict, fake) -> None:

@@ -111,3 +111,53 @@ def test_a_missing_api_key_is_one_line_naming_the_variable(tmp_path: Path, monke
         llm.complete([{"role": "user", "content": "hi"}], model="openai/gpt-4o-mini")
     assert "OPENAI_API_KEY" in str(error.value) and "\n" not in str(error.value)
     assert time.perf_counter() - started < 2 and llm.usage.calls == 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_empty_reply_is_an_error_and_never_cached(tmp_path: Path, fake, stream: bool) -> None:
+    """Issue: an empty completion read as "the store does not answer" and came back from the cache."""
+    from agent.llm import EmptyReply
+
+    fake.script += ["", "the real reply [@A]."]
+    llm = client(tmp_path)
+    on_token = (lambda _text: None) if stream else None
+    with pytest.raises(EmptyReply, match="empty reply; try again") as caught:
+        llm.complete([{"role": "user", "content": "q"}], on_token=on_token)
+    assert "\n" not in str(caught.value)
+    again = client(tmp_path).complete([{"role": "user", "content": "q"}], on_token=on_token)  # the server recovered
+    assert again.text == "the real reply [@A]." and not again.cached and len(fake.calls) == 2
+
+
+def test_an_empty_reply_cached_by_an_older_version_is_asked_again(tmp_path: Path, fake) -> None:
+    from agent.llm import ResponseCache, Usage
+
+    llm = client(tmp_path)
+    messages = [{"role": "user", "content": "q"}]
+    key = ResponseCache.key("fake/rules", messages, {"max_tokens": llm.settings.max_tokens, "temperature": 0.0})
+    llm._cache.put(key, "", Usage())
+    fake.script += ["fresh"]
+    assert llm.complete(messages).text == "fresh" and len(fake.calls) == 1
+
+
+def test_a_reply_without_choices_is_a_one_line_error(tmp_path: Path, fake) -> None:
+    from fake_llm import NO_CHOICES
+
+    fake.script += [NO_CHOICES, "fine"]
+    llm = client(tmp_path)
+    with pytest.raises(SurveyError, match="without any choices") as caught:
+        llm.complete([{"role": "user", "content": "q"}])
+    assert "\n" not in str(caught.value) and "try again" in str(caught.value)
+    assert llm.complete([{"role": "user", "content": "q"}]).text == "fine"  # nothing was cached
+
+
+def test_a_remote_model_without_a_price_is_not_reported_as_free(tmp_path: Path, fake) -> None:
+    """Issue: the usage line said "local, $0" for a remote model."""
+    from agent.llm import Usage
+
+    fake.script += ["one two"]
+    llm = client(tmp_path)
+    llm.complete([{"role": "user", "content": "q"}])
+    assert llm.usage.unpriced_calls == 1 and "cost unknown for 1 call" in llm.usage.summary()
+    assert "local" not in llm.usage.summary()
+    assert "$0.0100 + cost unknown for 2 calls" in Usage(calls=3, cost_usd=0.01, unpriced_calls=2).summary()
+    assert Usage(calls=1).summary().endswith("$0, 0.0 s")
