@@ -135,19 +135,24 @@ def export(
     bib: Annotated[bool, typer.Option("--bib", metavar="", help="BibTeX (the only format so far).")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
     store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export papers as BibTeX: `survey export --bib [KEY...] [-o refs.bib]`."""
     if not bib:
         raise SurveyError("choose the format: --bib")
     text = _agent(store).bibtex(keys or [])
-    if output is None:
+    entries = text.count("\n@") + text.startswith("@")
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SurveyError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if as_json:
+        _print_json({"entries": entries, "output": str(output) if output else None, "bibtex": text})
+    elif output is None:
         sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SurveyError(f"cannot write {output}: {exc.strerror or exc}") from None
-    _console(stderr=True).print(f"wrote {text.count(chr(10) + '@') + text.startswith('@')} entries to {output}", markup=False)
+    else:
+        _console(stderr=True).print(f"wrote {entries} entries to {output}", markup=False)
 
 
 @app.command()
@@ -357,37 +362,24 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the claim judge on a labeled benchmark: accuracy, macro-F1, supported-vs-not balanced accuracy, pairs/s."""
-    from agent.evaluate import LABELS, load_pairs, run
-    from agent.judges import make_judge
-    from agent.llm import LLMClient
-    from agent.settings import Settings
+    from agent.evaluate import LABELS
 
     if dataset not in DATASETS:
         raise SurveyError(f"unknown dataset {dataset!r}; use {' or '.join(DATASETS)}")
-    settings = Settings().with_overrides(verify_model=judge)
-    pairs = load_pairs(claims, corpus)[:limit]
-    llm = LLMClient(settings)
-    scores, _, seconds = run(pairs, make_judge(settings.verify_model, llm))
-    result = {
-        "dataset": dataset,
-        "judge": settings.verify_model,
-        **scores.to_dict(),
-        "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2),
-        "seconds": round(seconds, 2),
-        "cost_usd": round(llm.usage.cost_usd, 6),
-    }
+    result = _agent(None, verify_model=judge).evaluate(claims, corpus, dataset, limit)
     if as_json:
         _print_json(result)
         return
     out = _console()
-    out.print(f"[bold]{DATASETS[dataset]}[/bold]: {len(pairs)} claim–paper pairs, judge {settings.verify_model}")
-    out.print(f"accuracy {scores.accuracy:.3f} · macro-F1 {scores.macro_f1:.3f} · supported-vs-not balanced accuracy {scores.binary_bacc:.3f}")
-    out.print("F1 " + " · ".join(f"{k} {v:.3f}" for k, v in scores.f1.items()))
+    out.print(f"[bold]{DATASETS[dataset]}[/bold]: {result['n']} claim–paper pairs, judge {result['judge']}")
+    out.print(f"accuracy {result['accuracy']:.3f} · macro-F1 {result['macro_f1']:.3f} · "
+              f"supported-vs-not balanced accuracy {result['binary_bacc']:.3f}")
+    out.print("F1 " + " · ".join(f"{k} {v:.3f}" for k, v in result["f1"].items()))
     out.print("confusion (rows gold, columns predicted):")
     out.print(" " * 17 + "".join(f"{label[:12]:>14}" for label in LABELS))
     for gold in LABELS:
-        out.print(f"{gold[:16]:<17}" + "".join(f"{scores.confusion[gold][p]:>14}" for p in LABELS))
-    out.print(f"{result['pairs_per_s']} pairs/s ({seconds:.1f} s) · cost ${result['cost_usd']:.4f}")
+        out.print(f"{gold[:16]:<17}" + "".join(f"{result['confusion'][gold][p]:>14}" for p in LABELS))
+    out.print(f"{result['pairs_per_s']} pairs/s ({result['seconds']:.1f} s) · cost ${result['cost_usd']:.4f}")
 
 
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Paper keys to pin in (repeat, or separate with commas).")]
@@ -567,6 +559,25 @@ def demo(
     write(DEMO_TOPIC, output=Path("outputs") / "demo-survey.md", papers=DEMO_PAPERS, sections=None, outline=None,
           include=None, exclude=None, model=model, fresh=False, force=True, store=store, as_json=False)
     out.print(f"\nGo on with: survey chat --store {store}")
+
+
+MCP_CONFIG = """{"mcpServers": {"survey-agent": {"command": "survey",
+  "args": ["mcp", "--store", "/path/to/store", "--allow", "/path/to/papers"]}}}"""
+
+
+@app.command(epilog=f"Register it in an MCP client (Claude Desktop: claude_desktop_config.json): {MCP_CONFIG}")
+def mcp(
+    store: StoreOpt = None,
+    allow: Annotated[Optional[list[Path]], typer.Option("--allow", metavar="DIR", help="A directory ingest may read and write_survey may write in (repeat; default: the working directory).")] = None,
+    http: Annotated[Optional[str], typer.Option("--http", metavar="HOST:PORT", help="Serve streamable HTTP on HOST:PORT (e.g. 127.0.0.1:8765) instead of stdio.")] = None,
+) -> None:
+    """Serve the store to other agents over MCP (stdio by default): search, ask, verify, write, ingest."""
+    from agent.mcp_server import serve
+
+    for folder in allow or []:
+        if not folder.is_dir():
+            raise SurveyError(f"--allow {folder}: not a directory; pass an existing folder")
+    serve(_agent(store), list(allow or []), http)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -88,10 +89,16 @@ class LocalMiniLM:
         # A class attribute, so it also holds if Chroma rebuilds the function from a collection's config.
         ONNXMiniLM_L6_V2.DOWNLOAD_PATH = minilm_folder(cache_dir)
         self.function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
         # ONNX Runtime's memory arena stays on: turning it off saved ~0.6 GB of peak RSS but cost ~35%
         # of throughput (measured on 512 arXiv chunks, 2 cores).
 
     def embed(self, texts: list[str]) -> list[list[float]]:
+        # The tokenizer's padding is state shared by every caller: threads embedding at once must take turns.
+        with self._lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
         tokenizer = self.function.tokenizer
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[list[float]] = [[] for _ in texts]
