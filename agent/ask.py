@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from agent.check import gate
 from agent.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
 from agent.claims import cited_sentences
-from agent.errors import SurveyError
+from agent.errors import ModelError, SurveyError
 from agent.evidence import Evidence, addresses, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.injection import copies, is_instruction
 from agent.llm import Completion, LLMClient, Message, OnToken, Usage
@@ -41,7 +41,7 @@ _SAYS_NOT_ANSWERED = re.compile(
 )
 
 
-class ModelFault(SurveyError):
+class ModelFault(ModelError):
     """The model's reply holds no usable answer: broken, uncited, or only repeating injected text.
     An error, never an abstention: the store may well answer the question."""
 

@@ -581,14 +581,14 @@ def mcp(
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr, never a traceback."""
+    """Console entry point: user errors become one line on stderr, never a traceback, and exit with their code."""
     try:
         app()
     except SurveyError as exc:
         sys.stderr.write(f"error: {exc}\n")
         if "--json" in sys.argv[1:]:  # a program reading stdout gets JSON whatever happened
-            _print_json({"error": str(exc)})
-        sys.exit(1)
+            _print_json({"error": str(exc), "exit_code": exc.exit_code})
+        sys.exit(exc.exit_code)  # 2 input, 3 model, 4 damaged store (docs/json.md)
     except KeyboardInterrupt:
         _interrupted()
     except SystemExit as exc:
@@ -612,5 +612,5 @@ def _interrupted() -> None:
     message = "interrupted; run the same command again to resume"
     sys.stderr.write(message + "\n")
     if "--json" in sys.argv[1:]:
-        _print_json({"error": message})
+        _print_json({"error": message, "exit_code": 130})
     sys.exit(130)

@@ -135,7 +135,7 @@ def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: s
     evidence = select_evidence(question, hits, store, settings)
     if settings.reformulate and coverage(question, evidence) < 0.5:
         prompt = render("reformulate", question=question, context=context)
-        rewritten = llm.complete([{"role": "user", "content": prompt}], max_tokens=32).text
+        rewritten = llm.complete([{"role": "user", "content": prompt}], max_tokens=32, allow_empty=True).text
         rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
         if rewritten and rewritten.lower() != query.lower():
             queries.append(rewritten)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import offline  # noqa: F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
-from agent.errors import SurveyError
+from agent.errors import ModelError, SurveyError
 from agent.settings import Settings
 
 Message = dict[str, str]
@@ -69,7 +69,7 @@ class Completion:
     cache_key: str = ""  # where the reply is cached, so that a caller that finds it unusable can forget it
 
 
-class EmptyReply(SurveyError):
+class EmptyReply(ModelError):
     """A model reply with no text: a fault of the model or its server, never an answer and never cached."""
 
 
@@ -158,8 +158,15 @@ class LLMClient:
         temperature: float | None = None,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        allow_empty: bool = False,
     ) -> Completion:
-        """One chat completion; `on_token` receives the text as it is generated (streaming)."""
+        """One chat completion; `on_token` receives the text as it is generated (streaming).
+
+        An empty reply is an `EmptyReply` error, never cached. Steps that have their own fallback for a
+        reply they cannot use (a rewritten query, a theme name, a drafted sentence, a repair) pass
+        `allow_empty` and get an empty, uncached completion instead, so one empty reply does not end a
+        survey.
+        """
         model = model or self.settings.model
         params = {
             "max_tokens": max_tokens or self.settings.max_tokens,
@@ -178,7 +185,14 @@ class LLMClient:
             return Completion(text, model, usage, cached=True, cache_key=key)
         self._check_credentials(model)
         started = time.perf_counter()
-        completion = self._with_retries(model, messages, params, on_token)
+        try:
+            completion = self._with_retries(model, messages, params, on_token)
+        except EmptyReply:
+            if not allow_empty:
+                raise
+            empty = Completion("", model, Usage(calls=1, seconds=time.perf_counter() - started))
+            self.usage.add(empty.usage)
+            return empty
         completion.usage.seconds = time.perf_counter() - started
         self.usage.add(completion.usage)
         if self._cache is not None:
@@ -221,7 +235,7 @@ class LLMClient:
         )
         def attempt() -> Completion:
             if streamed:  # part of a reply already reached the user: never start it over silently
-                raise SurveyError(f"model {model!r} failed mid-answer; try again")
+                raise ModelError(f"model {model!r} failed mid-answer; try again")
             return self._call(model, messages, params, emit if on_token else None)
 
         try:
@@ -229,7 +243,7 @@ class LLMClient:
         except RetryError as exc:
             last = exc.last_attempt.exception()
             original = last.original if isinstance(last, _Retryable) else last
-            raise SurveyError(
+            raise ModelError(
                 f"model {model!r} failed after {self.settings.llm_retries} attempts: {_short(original)} "
                 "(is the model server up? check SURVEY_MODEL / SURVEY_API_BASE)"
             ) from original
@@ -243,7 +257,7 @@ class LLMClient:
                 response = litellm.completion(model=routed, messages=messages, **kwargs)
                 choices = getattr(response, "choices", None) or []
                 if not choices:  # an OpenAI-compatible server that answered 200 with nothing in it
-                    raise SurveyError(f"model {model!r} sent a reply without any choices (a broken or incompatible "
+                    raise ModelError(f"model {model!r} sent a reply without any choices (a broken or incompatible "
                                       "server); try again, or choose another model with --model / SURVEY_MODEL")
                 text = getattr(choices[0].message, "content", None) or ""
                 finish = getattr(choices[0], "finish_reason", None) or ""
@@ -264,19 +278,19 @@ class LLMClient:
                 text = "".join(parts)
                 response = None
         except (litellm.AuthenticationError, litellm.PermissionDeniedError) as exc:
-            raise SurveyError(
+            raise ModelError(
                 f"model {model!r} refused the credentials: set the provider's API key (e.g. OPENAI_API_KEY) "
                 "or choose another model with SURVEY_MODEL / --model"
             ) from exc
         except (litellm.NotFoundError, litellm.BadRequestError) as exc:
-            raise SurveyError(f"model {model!r} rejected the request: {_short(exc)} (check SURVEY_MODEL)") from exc
+            raise ModelError(f"model {model!r} rejected the request: {_short(exc)} (check SURVEY_MODEL)") from exc
         except (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError,
                 litellm.InternalServerError, litellm.ServiceUnavailableError) as exc:
             raise _Retryable(exc) from exc
         except litellm.APIError as exc:
             if getattr(exc, "status_code", 0) >= 500:
                 raise _Retryable(exc) from exc
-            raise SurveyError(f"model {model!r} failed: {_short(exc)}") from exc
+            raise ModelError(f"model {model!r} failed: {_short(exc)}") from exc
         if not any(c.isprintable() and not c.isspace() for c in text):
             # Shown as "the store does not answer" and cached, an empty reply outlived the server's fault.
             cut = f" (it stopped at the {params['max_tokens']}-token limit)" if finish == "length" else ""
@@ -327,7 +341,7 @@ def check_model(model: str, settings: Settings, provider: bool = True) -> None:
         return
     needed = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
     if needed:
-        raise SurveyError(
+        raise ModelError(
             f"model {model!r} needs {' or '.join(needed)}: export it in the environment, "
             "or choose another model with --model / SURVEY_MODEL (the default, local, needs no key)"
         )

@@ -114,7 +114,7 @@ class Repairer:
             return None
         best = max(with_evidence, key=lambda v: v.probabilities.get("SUPPORTED", 0.0))
         prompt = render("rewrite", key=best.key, evidence=" ".join(best.evidence), sentence=check.claim.text)
-        reply = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=80).text.strip().splitlines()
+        reply = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=80, allow_empty=True).text.strip().splitlines()
         sentence = reply[0].strip() if reply else ""
         if not sentence:
             return None

@@ -184,8 +184,8 @@ def test_a_failing_model_under_json_prints_only_the_json_error(sample_store: Pat
             [sys.executable, str(LAUNCHER), "ask", "How long are the videos in InfiniBench?", "-m", model, "--json",
              "--store", str(sample_store)], capture_output=True, text=True, timeout=300,
             env={**os.environ, "SURVEY_CACHE_DIR": str(tmp_path / "cache"), "SURVEY_LLM_RETRIES": "1"})
-        assert result.returncode == 1, (model, result.stderr)
-        assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: ")}, model
+        assert result.returncode == 3, (model, result.stderr)  # a model failure (docs/json.md)
+        assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: "), "exit_code": 3}, model
         assert "Give Feedback" not in result.stdout + result.stderr and result.stderr.count("\n") == 1
 
 
@@ -245,8 +245,8 @@ def test_a_missing_api_key_is_one_line_and_json_stays_json(sample_store: Path, t
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = run_cli("ask", "How long are the videos in InfiniBench?", "-m", "openai/gpt-4o-mini", "--json",
                      "--store", str(sample_store), env={"SURVEY_CACHE_DIR": str(tmp_path / "cache")})
-    assert result.returncode == 1
-    assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: ")}
+    assert result.returncode == 3
+    assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: "), "exit_code": 3}
     assert "OPENAI_API_KEY" in result.stderr and result.stderr.count("\n") == 1
 
 

@@ -47,7 +47,7 @@ def _check(report: dict, name: str) -> dict:
 
 
 # The CLI exits with the error class's code (StoreDamaged: 4) where main() maps them, 1 before that.
-DAMAGED_EXIT = {1, StoreDamaged.exit_code}
+DAMAGED_EXIT = {StoreDamaged.exit_code}
 
 
 def _one_clean_line(stderr: str) -> None:

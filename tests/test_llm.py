@@ -161,3 +161,16 @@ def test_a_remote_model_without_a_price_is_not_reported_as_free(tmp_path: Path, 
     assert "local" not in llm.usage.summary()
     assert "$0.0100 + cost unknown for 2 calls" in Usage(calls=3, cost_usd=0.01, unpriced_calls=2).summary()
     assert Usage(calls=1).summary().endswith("$0, 0.0 s")
+
+
+def test_steps_with_a_fallback_get_an_empty_uncached_reply(tmp_path: Path, fake) -> None:
+    from agent.llm import EmptyReply, LLMClient
+    from agent.settings import Settings
+
+    client = LLMClient(Settings(model="fake/rules", cache_dir=tmp_path / "cache", llm_retry_wait=0.01))
+    fake.script += ["", ""]
+    message = [{"role": "user", "content": "Name the theme."}]
+    assert client.complete(message, allow_empty=True).text == ""
+    with pytest.raises(EmptyReply):
+        client.complete(message)
+    assert client.complete(message, allow_empty=True).text != ""  # the model's real reply: nothing was cached

@@ -138,7 +138,7 @@ def test_bad_files_are_rejected_and_the_rest_ingested(tmp_path: Path) -> None:
 
 def test_search_on_empty_or_missing_store_says_ingest_first(tmp_path: Path) -> None:
     result = run_cli("search", "anything", "--store", str(tmp_path / "nothing-here"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "survey ingest" in result.stderr
     assert "no store at" in result.stderr  # not "has no papers yet": the path is wrong, not the store empty
     assert "Traceback" not in result.stderr
@@ -151,7 +151,7 @@ def test_search_on_empty_or_missing_store_says_ingest_first(tmp_path: Path) -> N
 
 def test_unknown_format_is_a_one_line_error(tmp_path: Path) -> None:
     result = run_cli("ingest", str(SEED_000), "--format", "docx", "--store", str(tmp_path / "s"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--format" in result.stderr
 
 
@@ -192,7 +192,7 @@ def test_export_bib_parses_back(sample_store: Path, tmp_path: Path) -> None:
     assert [e.key for e in library.entries] == ["InfiniBench", "Video-MME"]
     assert "InfiniBench" in library.entries[0]["title"]
     bad = run_cli("export", "--bib", "No-Such-Key", "--store", str(sample_store))
-    assert bad.returncode == 1 and bad.stderr.startswith("error:") and "No-Such-Key" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "No-Such-Key" in bad.stderr
 
 
 def test_search_flags_say_what_they_do(sample_store: Path) -> None:

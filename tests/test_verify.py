@@ -138,7 +138,7 @@ def test_cli_unknown_paper_is_one_line(agent: SurveyAgent, tmp_path: Path) -> No
     from conftest import run_cli
 
     result = run_cli("verify", "--claim", "x is y", "--paper", "Nope-1999", "--store", str(agent.settings.store))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "Nope-1999" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -205,9 +205,9 @@ def test_eval_bad_file_is_one_line(tmp_path: Path) -> None:
     claims, corpus = _benchmark_files(tmp_path)
     claims.write_text('{"id": 1, "claim": "x", "cited_doc_ids": [1]}\nnot json\n')
     result = run_cli("eval", "scifact", "--claims", str(claims), "--corpus", str(corpus))
-    assert result.returncode == 1 and f"{claims}:2: not JSON" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and f"{claims}:2: not JSON" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("eval", "citation-integrity", "--claims", str(tmp_path / "nope.jsonl"), "--corpus", str(corpus))
-    assert missing.returncode == 1 and "nope.jsonl: claims file not found" in missing.stderr
+    assert missing.returncode == 2 and "nope.jsonl: claims file not found" in missing.stderr
 
 
 def test_llm_judge_through_litellm_reads_label_and_sentence(sample_store: Path, llm_settings: dict, fake) -> None:

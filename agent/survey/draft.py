@@ -172,7 +172,8 @@ class Drafter:
         self.llm, self.checker, self.topic, self.model = llm, checker, topic, model
 
     def _complete(self, prompt: str, max_tokens: int) -> str:
-        return self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=max_tokens).text
+        return self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=max_tokens,
+                                 allow_empty=True).text
 
     def draft(self, cards: list[PaperCard], theme: str, kind: str = "paper", compare: bool = True) -> GroupDraft:
         """Sentences for one group: one call per paper over the group's cards, one comparison, then the check."""

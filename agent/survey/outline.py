@@ -223,7 +223,8 @@ def make_outline(
         if llm is not None and len(groups) > 1:
             prompt = render("theme_name", topic=topic, keywords=kw, titles=[cards[i].title for i in members[:6]])
             about = " ".join([*kw, *(cards[i].title for i in members)])
-            reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24).text
+            reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24,
+                                 allow_empty=True).text
             name = clean_name(reply, topic, about)
             named_by = "model" if name else "keywords"
         if len(groups) == 1:

@@ -516,7 +516,7 @@ class SurveyWriter:
             state.save(stage, inputs, "")
             return ""  # no "we propose ..." sentence to say what the user's paper does
         reply = self.llm.complete([{"role": "user", "content": render("write_position", titles=titles)}],
-                                  model=model, max_tokens=24).text
+                                  model=model, max_tokens=24, allow_empty=True).text
         sentence = position_sentence(their_phrase(reply, abstract), ours)
         state.save(stage, inputs, sentence)
         return sentence
