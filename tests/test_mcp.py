@@ -91,7 +91,7 @@ def test_a_client_session_over_stdio(sample_store: Path, tmp_path: Path) -> None
     assert not seen["write"].is_error, seen["write"].content[0].text
     jsonschema.validate(survey, schema("survey"))
     assert (out / "s.md").is_file() and survey["files"]["markdown"] == str(out / "s.md")
-    assert {m.split(":")[0] for _, _, m in seen["write_progress"] if m} >= {"scope", "outline", "draft"}
+    assert {m.split(":")[0] for _, _, m in seen["write_progress"] if m} >= {"scope", "draft", "write"}
     for name in ("escape", "ingest_outside", "ingest_link"):
         result = seen[name]
         assert result.is_error and "outside the allowed directories" in result.content[0].text, name
