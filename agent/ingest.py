@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.catalog import Catalog
 from agent.chunking import chunk_paper
 from agent.keys import assign_key
 from agent.paper import Paper
 from agent.sources import Rejection, SourceError, parse_file
+
+if TYPE_CHECKING:
+    from agent.schema import IngestShape
 
 _SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".bib", ".pdf")
 
@@ -69,8 +72,8 @@ class IngestReport:
                 out.append(Rejection(f.path, f.error))
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of `survey ingest --json` (and the MCP tool)."""
+    def to_dict(self) -> "IngestShape":
+        """The JSON shape of `survey ingest --json` (and the MCP tool): docs/schema/ingest.json."""
         return {
             "new": self.new,
             "updated": self.updated,
