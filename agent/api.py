@@ -109,6 +109,15 @@ class SurveyAgent:
             raise SurveyError(f"no paper with key {', '.join(unknown)} in the store; `survey papers` lists the keys")
         return bibtex_entries([p.to_dict() for p in found if p is not None])
 
+    def require_papers(self) -> int:
+        """The number of papers in the store; a one-line error when there is no store or it is empty."""
+        self.store.require_papers()
+        return self.store.catalog.count()
+
+    def undated(self) -> int:
+        """Papers without a year: what `year_from` / `year_to` leave out."""
+        return self.store.catalog.count_undated() if self.store.exists() else 0
+
     def papers(self) -> list[Paper]:
         """Every paper in the store, in the order it was added."""
         if not self.store.exists():

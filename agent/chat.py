@@ -45,8 +45,7 @@ class ChatSession:
         return lambda: session.prompt("ask> ")
 
     def run(self) -> None:
-        self.agent.store.require_papers()  # before anything opens (and so creates) the catalog
-        papers = len(self.agent.papers())
+        papers = self.agent.require_papers()  # before anything opens (and so creates) the catalog
         self.console.print(f"[bold]survey chat[/bold] — {papers} papers, model {self.agent.settings.model}. /help for commands.")
         # Ctrl-C must stop an answer. A process started by a non-interactive shell with `&` (some CI
         # runners) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.

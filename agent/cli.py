@@ -221,7 +221,7 @@ def search(
     """Find papers by meaning or by name (BM25 + embeddings, fused)."""
     agent = _agent(store)
     hits = agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
-    if (year_from is not None or year_to is not None) and (undated := agent.store.catalog.count_undated()):
+    if (year_from is not None or year_to is not None) and (undated := agent.undated()):
         _console(stderr=True).print(f"note: --from/--to left out {undated} paper{'' if undated == 1 else 's'} "
                                     "of the store that have no year; search without them to include those")
     if as_json:
