@@ -595,6 +595,9 @@ def main() -> None:
         # Typer turns Ctrl-C into Exit(130) (then SystemExit) before the clause above could see it.
         if exc.code == 130 and _caused_by_ctrl_c(exc):
             _interrupted()
+        if exc.code == 2 and "--json" in sys.argv[1:]:  # a usage error: typer printed it on stderr
+            _print_json({"error": "invalid usage (the message is on stderr; `survey COMMAND --help` lists the "
+                                  "options)", "exit_code": 2})
         raise
 
 

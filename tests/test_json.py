@@ -95,3 +95,5 @@ def test_errors_are_json_too(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     jsonschema.validate(data, schema("error"))
     assert result.returncode == data["exit_code"] == 2 and "no store" in data["error"]
+    usage = run_cli("search", "x", "--no-such-option", "--json")
+    assert usage.returncode == json.loads(usage.stdout)["exit_code"] == 2 and "No such option" in usage.stderr
