@@ -74,10 +74,23 @@ def missing_numbers(claim: str, paper_text: str) -> list[str]:
     have = numbers(paper_text)
     out = []
     for n in sorted(numbers(claim, magnitudes=False)):
-        if n in have or (re.fullmatch(r"\d", n)) or re.fullmatch(r"(19|20)\d\d", n):
+        if n in have or (re.fullmatch(r"\d", n)) or re.fullmatch(r"(19|20)\d\d", n) or _rounded(n, have):
             continue
         out.append(n)
     return out
+
+
+def _rounded(n: str, have: set[str]) -> bool:
+    """Whether `n` is one of the paper's numbers rounded ("76" for "76.34", "85.1" for "85.12"): a claim that
+    rounds states the same value, it does not contradict it."""
+    if not re.fullmatch(r"\d+(?:\.\d+)?", n):
+        return False
+    places = len(n.split(".")[1]) if "." in n else 0
+    for other in have:
+        if re.fullmatch(r"\d+\.\d+", other) and len(other.split(".")[1]) > places:
+            if abs(round(float(other), places) - float(n)) < 1e-9:
+                return True
+    return False
 
 
 def missing_names(claim: str, paper_text: str) -> list[str]:

@@ -77,3 +77,12 @@ def test_overrule_marks_a_conflicting_number_contradicted() -> None:
     verdict = overrule(Verdict(case.claim, "x", NOT_ENOUGH_INFO, 0.6), case)
     assert verdict.label == CONTRADICTED
     assert "80.5" in verdict.evidence[0] and any("states 80.5" in p for p in verdict.problems)
+
+
+def test_a_rounded_number_is_the_same_number() -> None:
+    """"76 minutes" for the paper's "76.34 minutes" rounds; "77" or "76.4" states another value."""
+    paper = "InfiniBench has the longest video duration, averaging 76.34 minutes per video."
+    assert checks.missing_numbers("InfiniBench videos average 76 minutes.", paper) == []
+    assert checks.missing_numbers("InfiniBench videos average 76.3 minutes.", paper) == []
+    assert checks.missing_numbers("InfiniBench videos average 77 minutes.", paper) == ["77"]
+    assert checks.conflicting_numbers("InfiniBench videos average 76.4 minutes.", paper)
