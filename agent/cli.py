@@ -283,7 +283,8 @@ JudgeOpt = Annotated[
     Optional[str], typer.Option("--judge", help="Claim judge: trained (default), local, or a litellm model string.")
 ]
 MARKS = {"supported": "[green]✓ supported[/green]", "contradicted": "[red]✗ contradicted[/red]",
-         "unsupported": "[yellow]? unsupported[/yellow]", "uncited": "[yellow]? uncited[/yellow]"}
+         "unsupported": "[yellow]? unsupported[/yellow]", "uncited": "[yellow]? uncited[/yellow]",
+         "uncertain": "[yellow]? uncertain[/yellow]"}
 
 
 @app.command()
@@ -379,6 +380,8 @@ def evaluate(
     out.print(" " * 17 + "".join(f"{label[:12]:>14}" for label in LABELS))
     for gold in LABELS:
         out.print(f"{gold[:16]:<17}" + "".join(f"{result['confusion'][gold][p]:>14}" for p in LABELS))
+    out.print(f"calibration error (ECE of P(supported), 10 bins) {result['ece']:.3f} · UNCERTAIN verdicts "
+              f"{result['uncertain_share']:.1%} (scored as NOT_ENOUGH_INFO in 3-way, as not supported in binary)")
     out.print(f"{result['pairs_per_s']} pairs/s ({result['seconds']:.1f} s) · cost ${result['cost_usd']:.4f}")
 
 

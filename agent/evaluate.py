@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.errors import SurveyError
-from agent.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, Case, Judge  # noqa: F401  (labels re-exported)
+from agent.calibration import ece, supported_probability
+from agent.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
 
 
 _DATASET_LABELS = {
@@ -116,14 +117,23 @@ class Scores:
     macro_f1: float
     binary_bacc: float
     f1: dict[str, float]
-    confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
+    confusion: dict[str, dict[str, int]]  # gold -> predicted -> count (UNCERTAIN counted as NOT_ENOUGH_INFO)
+    ece: float = 0.0  # expected calibration error of P(supported), 10 bins
+    uncertain_share: float = 0.0  # share of UNCERTAIN verdicts
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("n", "accuracy", "macro_f1", "binary_bacc", "f1", "confusion")}
+        keys = ("n", "accuracy", "macro_f1", "binary_bacc", "f1", "confusion", "ece", "uncertain_share")
+        return {k: getattr(self, k) for k in keys}
 
 
-def score(gold: list[str], predicted: list[str]) -> Scores:
-    """Accuracy, macro-F1 over the three labels, and balanced accuracy of SUPPORTED vs the rest."""
+def score(gold: list[str], predicted: list[str], p_supported: list[float] | None = None) -> Scores:
+    """Accuracy, macro-F1 over the three labels, and balanced accuracy of SUPPORTED vs the rest.
+
+    UNCERTAIN is not a fourth class here: it counts as NOT_ENOUGH_INFO for the 3-way scores and as not
+    supported for the binary one. `p_supported` (the judge's P(supported) per pair) gives the ECE.
+    """
+    uncertain = sum(p == UNCERTAIN for p in predicted)
+    predicted = [NOT_ENOUGH_INFO if p == UNCERTAIN else p for p in predicted]
     confusion = {g: {p: 0 for p in LABELS} for g in LABELS}
     for g, p in zip(gold, predicted):
         confusion[g][p] += 1
@@ -144,18 +154,21 @@ def score(gold: list[str], predicted: list[str]) -> Scores:
         binary_bacc=round(sum(rates) / max(1, len(rates)), 4),
         f1=f1,
         confusion=confusion,
+        ece=round(ece(p_supported, [g == SUPPORTED for g in gold]), 4) if p_supported is not None else 0.0,
+        uncertain_share=round(uncertain / max(1, len(gold)), 4),
     )
 
 
-def run(pairs: list[LabeledPair], judge: Judge, batch: int = 64, progress: Callable[[int], None] | None = None) -> tuple[Scores, list[str], float]:
-    """The judge's verdict on every pair: scores, the predicted labels, and seconds spent judging."""
-    predicted: list[str] = []
+def run(pairs: list[LabeledPair], judge: Judge, batch: int = 64, progress: Callable[[int], None] | None = None) -> tuple[Scores, list[Verdict], float]:
+    """The judge's verdict on every pair: scores, the verdicts, and seconds spent judging."""
+    verdicts: list[Verdict] = []
     started = time.perf_counter()
     for start in range(0, len(pairs), batch):
         chunk = pairs[start : start + batch]
         cases = [Case(p.claim, str(p.doc_id), p.title, p.sentences) for p in chunk]
-        predicted += [v.label for v in judge.judge(cases)]
+        verdicts += judge.judge(cases)
         if progress:
             progress(len(chunk))
     seconds = time.perf_counter() - started
-    return score([p.label for p in pairs], predicted), predicted, seconds
+    scores = score([p.label for p in pairs], [v.label for v in verdicts], [supported_probability(v) for v in verdicts])
+    return scores, verdicts, seconds

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 # The verdict vocabulary, shared by judges, reports and benchmarks.
 SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO = "SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"
 LABELS = [SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO]
+# The trained judge leans to SUPPORTED but without the calibrated margin it needs (meta.json
+# `support_threshold`): not a support, and a case for a stronger judge (the cascade). Benchmarks score it
+# as NOT_ENOUGH_INFO (3-way) and as not supported (binary).
+UNCERTAIN = "UNCERTAIN"
 
 
 @dataclass
@@ -78,7 +82,7 @@ def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
     """
     found = list(checks.problems(case.claim, case.paper_text))
     blocking = [f for f in found if enforce == "all" or (enforce == "numbers" and f.startswith("number"))]
-    if blocking and verdict.label == SUPPORTED:
+    if blocking and verdict.label in (SUPPORTED, UNCERTAIN):
         verdict.label, verdict.score = NOT_ENOUGH_INFO, max(0.5, 1 - verdict.score)
     conflicts = checks.conflicting_numbers(case.claim, case.paper_text) if enforce != "off" else ()
     if conflicts and verdict.label != CONTRADICTED:
@@ -129,13 +133,24 @@ def combine(x: Any, stacker: dict[str, Any]) -> Any:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def calibrate(probs: Any, temperature: float) -> Any:
+    """Label probabilities softened (T > 1) or sharpened (T < 1) by a temperature fit on training data."""
+    z = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-9, 1.0)) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def decide(case: Case, idx: list[int], p: Any, overlap: list[float], meta: dict[str, Any], judge: str) -> Verdict:
     """One paper's verdict from its candidate sentences' probabilities (rows: S, C, N)."""
     if not idx:
         return Verdict(case.claim, case.key, NOT_ENOUGH_INFO, 1.0, [], {}, [], judge)
-    probs = combine([features(case, idx, p, overlap)], meta["stacker"])[0]
+    stacker = meta["stacker"]
+    probs = calibrate(combine([features(case, idx, p, overlap)], stacker), stacker.get("temperature", 1.0))[0]
     n = int(probs.argmax())
     label = LABELS[n]
+    if label == SUPPORTED and probs[n] < stacker.get("support_threshold", 0.0):
+        label = UNCERTAIN  # its score stays P(supported): how close it came
     # The deciding sentence: the model alone picks evidence poorly; its score for the verdict plus word
     # overlap picks the sentence a reader expects (word overlap alone for neither).
     best = max(range(len(idx)), key=lambda j: overlap[idx[j]] + (float(p[j, n]) if n < 2 else 0.0))
@@ -146,18 +161,28 @@ def decide(case: Case, idx: list[int], p: Any, overlap: list[float], meta: dict[
 class TrainedJudge:
     """The shipped cross-encoder scores candidate sentences; a small combiner turns them into a verdict."""
 
-    def __init__(self, model: "NLIModel | None" = None) -> None:
+    def __init__(self, model: "NLIModel | None" = None, support_threshold: float | None = None) -> None:
         from agent.nli import NLIModel
 
         self.model = model or NLIModel()
+        # A wider margin than meta.json's (the cascade's: more pairs for its LLM), or None for meta.json's.
+        self.support_threshold = support_threshold
         self.name = f"trained:{self.model.meta.get('name', 'minilm-verifier')}"
         # Told with every report, so that "supported" is read with the judge's measured error rate in mind.
         cv = self.model.meta.get("cv", {}).get("scifact")
-        self.caveat = (f"the offline judge agrees with SciFact's labels at balanced accuracy {cv['binary_bacc']:.2f} "
-                       f"(macro-F1 {cv['macro_f1']:.2f}, cross-validated); --judge MODEL for a stronger one") if cv else ""
+        held = self.model.meta.get("held_out", {}).get("covid_dev")
+        if held:  # numbers on claims and papers neither the encoder nor the combiner was fit on
+            self.caveat = (f"the offline judge agrees with held-out labels (Check-COVID dev) at balanced accuracy "
+                           f"{held['binary_bacc']:.2f} (macro-F1 {held['macro_f1']:.2f}); it says UNCERTAIN when it "
+                           "leans to supported without a calibrated margin; --judge MODEL for a stronger one")
+        else:
+            self.caveat = (f"the offline judge agrees with SciFact's labels at balanced accuracy {cv['binary_bacc']:.2f} "
+                           f"(macro-F1 {cv['macro_f1']:.2f}, cross-validated); --judge MODEL for a stronger one") if cv else ""
 
     def judge(self, cases: list[Case]) -> list[Verdict]:
         meta = self.model.meta
+        if self.support_threshold is not None:
+            meta = {**meta, "stacker": {**meta["stacker"], "support_threshold": self.support_threshold}}
         overlaps = [overlap_scores(c.claim, c.sentences) for c in cases]
         picked = [top_k(o, meta["k"]) for o in overlaps]
         claims = [c.claim for c, idx in zip(cases, picked) for _ in idx]
@@ -224,9 +249,15 @@ def _trained_judge() -> TrainedJudge:
 
 
 def make_judge(model: str, llm: "LLMClient | None" = None) -> Judge:
-    """The judge a `SURVEY_VERIFY_MODEL` value names: `trained` or a litellm model string."""
+    """The judge a `SURVEY_VERIFY_MODEL` value names: `trained`, `cascade[:MODEL]` or a litellm model string."""
     if model == "trained":
         return _trained_judge()
     if llm is None:
         raise ValueError("an LLM judge needs an LLM client")
+    if model == "cascade" or model.startswith("cascade:"):
+        from agent.cascade import CascadeJudge
+
+        shared = _trained_judge()  # its ONNX session, with the cascade's own (wider) margin
+        base = TrainedJudge(shared.model, shared.model.meta["stacker"].get("cascade_threshold"))
+        return CascadeJudge(base, llm, model.partition(":")[2] or "local")
     return LLMJudge(llm, model)

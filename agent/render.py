@@ -31,7 +31,7 @@ def answer_markdown(answer: Answer, heading: bool = False) -> str:
         lines += [f"- [@{e.key}] {e.title}" for e in answer.evidence[:5]]
     if answer.verification is not None and not answer.abstained:  # an abstention has nothing to score
         lines += ["", "*Verified against the abstracts:* " + answer.verification.summary()]
-        marks = {"supported": "✓", "contradicted": "✗", "unsupported": "?", "uncited": "?"}
+        marks = {"supported": "✓", "contradicted": "✗", "unsupported": "?", "uncited": "?", "uncertain": "?"}
         for check in answer.verification.checks:
             if check.status != "supported" or check.repair:
                 lines.append(f"- {marks[check.status]} {check.status}{' (' + check.repair + ')' if check.repair else ''}: {clip(check.claim.text, 100)}")

@@ -55,7 +55,7 @@ class ClaimShape(TypedDict):
     section: str
     keys: list[str]
     unknown_keys: list[str]
-    status: str  # supported | contradicted | unsupported | uncited
+    status: str  # supported | contradicted | uncertain | unsupported | uncited
     verdicts: list[Verdict]
     joint: Verdict | None
     relevant: list[str]
@@ -101,6 +101,8 @@ class EvalShape(TypedDict):
     binary_bacc: float
     f1: dict[str, float]
     confusion: dict[str, dict[str, int]]
+    ece: float  # expected calibration error of P(supported), 10 bins
+    uncertain_share: float  # share of UNCERTAIN verdicts (scored as NOT_ENOUGH_INFO / not supported)
     pairs_per_s: float
     seconds: float
     cost_usd: float

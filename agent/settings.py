@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     # --- verify -----------------------------------------------------------------------------------
     verify_model: str = Field(
         "trained",
-        description="Claim judge: `trained` (the shipped offline verifier), `local`, or any litellm model "
-        "(`ollama/bespoke-minicheck` uses MiniCheck's document/claim format).",
+        description="Claim judge: `trained` (the shipped offline verifier), `cascade` (trained, plus the embedded "
+        "model's Yes/No log-probabilities on the pairs it is UNCERTAIN of; `cascade:MODEL` for another model), "
+        "`local`, or any litellm model (`ollama/bespoke-minicheck` uses MiniCheck's document/claim format).",
     )
     verify: bool = Field(True, description="Verify every answer's cited claims against the cited abstracts.")
     repair: str = Field(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agent.citations import UNCITED
 from agent.claims import Claim, split_claims
 from agent.errors import SurveyError
-from agent.judges import CONTRADICTED, SUPPORTED, Case, Judge, Verdict, make_judge
+from agent.judges import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict, make_judge
 from agent.paper import normalize_title
 from agent.rationale import split_sentences
 
@@ -42,13 +42,19 @@ class ClaimCheck:
 
     @property
     def status(self) -> str:
-        """supported | contradicted | unsupported | uncited."""
+        """supported | contradicted | uncertain | unsupported | uncited.
+
+        `uncertain`: the judge leaned to support without the calibrated margin it needs; like
+        unsupported, it counts against citation recall and generated text is repaired.
+        """
         if any(v.label == SUPPORTED for v in self.verdicts) or (self.joint is not None and self.joint.supported):
             return "supported"
         if not self.claim.keys and not self.claim.unknown:
             return "uncited"  # a citation of a paper not in the store is a citation, and an unsupporting one
         if any(v.label == CONTRADICTED for v in self.verdicts):
             return "contradicted"
+        if any(v.label == UNCERTAIN for v in self.verdicts) or (self.joint is not None and self.joint.label == UNCERTAIN):
+            return "uncertain"
         return "unsupported"
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,7 +219,7 @@ class Verifier:
         """For a claim its citations do not support, the store paper that does, if one of the `k` papers
         a search for the claim finds supports it ("supported by @hu2022lora instead")."""
         for check in checks:
-            if check.status not in ("unsupported", "contradicted") or not check.claim.keys:
+            if check.status not in ("unsupported", "uncertain", "contradicted") or not check.claim.keys:
                 continue
             others = [h.key for h in self.store.search(check.claim.text, k + len(check.claim.keys))
                       if h.key not in check.claim.keys][:k]

@@ -95,7 +95,7 @@ class Sentence:
     text: str  # as rendered, with [@key] citations
     claim: str  # the text judged (citations removed)
     keys: list[str]
-    status: str  # supported | unsupported | contradicted | uncited | position
+    status: str  # supported | unsupported | uncertain | contradicted | uncited | position
     kind: str = "paper"  # paper | comparison | open_problem | position
     repair: str = ""
     group: int = 0  # drafting group within its section (one paragraph each)
