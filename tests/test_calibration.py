@@ -120,6 +120,9 @@ def test_cascade_is_a_setting(tmp_path: Path, llm_settings: dict, fake) -> None:
 
         judge = make_judge(agent.settings.verify_model, agent.llm)
     assert isinstance(judge, CascadeJudge) and judge.model == "fake/rules" and judge.name.startswith("cascade:")
+    # The cascade's encoder leaves more pairs UNCERTAIN (for its LLM) than the default judge does.
+    stacker = judge.base.model.meta["stacker"]
+    assert judge.base.support_threshold == stacker["cascade_threshold"] > stacker["support_threshold"]
 
 
 def test_uncertain_claim_is_reported_and_repaired(sample_store: Path, tmp_path: Path) -> None:
@@ -150,3 +153,22 @@ def test_eval_reports_calibration_and_uncertain_share(tmp_path: Path) -> None:
     assert 0.0 <= data["ece"] <= 1.0 and 0.0 <= data["uncertain_share"] <= 1.0
     text = CliRunner().invoke(app, ["eval", "scifact", "--claims", str(claims), "--corpus", str(corpus)])
     assert "calibration error" in text.stdout and "UNCERTAIN" in text.stdout
+
+
+@pytest.mark.slow
+def test_cascade_reads_real_llama_cpp_logprobs(tmp_path: Path) -> None:
+    """The embedded server's OpenAI API returns the first token's top log-probabilities through litellm."""
+    from test_local_llm import smollm2
+
+    with SurveyAgent(store=tmp_path / "store", model="local", local_model_path=smollm2(),
+                     cache_dir=tmp_path / "cache", llm_cache=False) as agent:
+        cascade = CascadeJudge(strict_judge(tmp_path / "verifier"), agent.llm, "local")
+        verdicts = cascade.judge(CASES[:1])
+    assert cascade.asked == 1 and agent.llm.usage.calls == 1
+    verdict = verdicts[0]
+    # SmolLM2 is a code-path fixture: whatever it answers, the cascade either read P(Yes) from the
+    # log-probabilities (a decided verdict) or said why not (the encoder's UNCERTAIN stands).
+    if verdict.label == UNCERTAIN:
+        assert any(p.startswith("cascade:") for p in verdict.problems)
+    else:
+        assert 0.0 <= verdict.probabilities[SUPPORTED] <= 1.0 and verdict.judge.endswith("+local")
