@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.errors import SurveyError
 from agent.calibration import ece, supported_probability
+from agent.errors import SurveyError
 from agent.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
 
 
