@@ -21,7 +21,7 @@ from mcp.client.stdio import StdioServerParameters
 
 
 def show(title: str, request: dict[str, Any], result: Any, seconds: float) -> None:
-    print(f"### {title}\n\n```json\n// request ({seconds:.1f} s)\n{json.dumps(request, indent=2)}\n```\n")
+    print(f"### {title}\n\n```json\n// request (answered in {seconds:.1f} s)\n{json.dumps(request, indent=2)}\n```\n")
     if hasattr(result, "content"):
         text = result.content[0].text if result.content else ""
         body = {"isError": result.is_error, "text": text}
