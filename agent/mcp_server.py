@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import anyio
 import anyio.from_thread
@@ -95,7 +95,7 @@ class Tools:
             if progress is not None:
                 progress(done, total or None, phase)
 
-        return self.agent.ingest(named, format=format, progress=on_progress).to_dict()
+        return cast("dict[str, Any]", self.agent.ingest(named, format=format, progress=on_progress).to_dict())
 
     def write(self, kind: Literal["survey", "related-work"], progress: Report | None = None, **args: Any) -> dict[str, Any]:
         from agent.survey.writer import slug
@@ -169,15 +169,16 @@ async def in_thread(ctx: "Context | None", work: Callable[[Report], T]) -> T:
     runs beside a half-cancelled one.
     """
     cancel = threading.Event()
-    last = [0.0]
+    last: list[Any] = [0.0, None]  # when the last notification went, and its stage
 
     def report(done: float, total: float | None, message: str) -> None:
         if cancel.is_set():
             raise Cancelled()
         now = time.monotonic()
-        if ctx is None or (now - last[0] < 0.25 and not (total and done >= total)):
-            return  # a notification per token or per batch would flood the client
-        last[0] = now
+        stage = message.split(":")[0]
+        if ctx is None or (now - last[0] < 0.25 and stage == last[1] and not (total and done >= total)):
+            return  # a notification per token or per batch would flood the client; a new stage always goes
+        last[0], last[1] = now, stage
         try:
             anyio.from_thread.run(ctx.report_progress, float(done), float(total) if total else None, message)
         except Exception:  # the client may be gone; the work still finishes or stops cleanly
@@ -261,8 +262,9 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
         return await call("ask", ctx, work)
 
     async def verify_claim(claim: str, key: str) -> CallToolResult:
-        """Check one claim against the abstract of paper `key`: SUPPORTED, CONTRADICTED or NOT_ENOUGH_INFO,
-        with a score and the deciding sentences."""
+        """Check one claim against the abstract of paper `key`: SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO or
+        UNCERTAIN (leans to supported, below the judge's calibrated margin), with a score and the deciding
+        sentences."""
         return await call("verify_claim", None, lambda _: agent.verify_claim(claim, key.lstrip("@")).to_dict())
 
     async def verify_text(markdown: str) -> CallToolResult:
