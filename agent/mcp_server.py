@@ -225,9 +225,17 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
         "ingest": shapes["ingest"],
     }
 
+    # Calls that write (surveys, ingests) run one at a time: a cancelled survey keeps the lock until its
+    # thread has stopped, so a rerun never writes the same run folder beside it.
+    writing = anyio.Lock()
+
     async def call(name: str, ctx: Context | None, work: Callable[[Report], dict[str, Any]]) -> CallToolResult:
         try:
-            data = await in_thread(ctx, work)
+            if name in ("write_survey", "related_work", "ingest"):
+                async with writing:
+                    data = await in_thread(ctx, work)
+            else:
+                data = await in_thread(ctx, work)
         except SurveyError as exc:  # the CLI's one-line message, as a tool error; the server goes on
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         return CallToolResult(content=[TextContent(type="text", text=text_of(name, data))], structured_content=data)

@@ -113,6 +113,7 @@ def test_a_cancelled_write_leaves_no_half_written_output(sample_store: Path, tmp
             with anyio.move_on_after(4) as scope:
                 await client.call_tool("write_survey", args)
             seen["cancelled"] = scope.cancelled_caught
+            await anyio.sleep(6)  # time the uncancelled write would have had to finish
             seen["written_after_cancel"] = (out / "c.md").exists()
             seen["search"] = await client.call_tool("search_papers", {"query": "video", "k": 1})
             seen["rerun"] = await client.call_tool("write_survey", args)

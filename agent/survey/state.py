@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ def digest(inputs: Any) -> str:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that a reader never sees half of it (temp file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    # A temp name per process and thread: two writers of one file never rename each other's temp file away.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
