@@ -218,7 +218,7 @@ def render(schema: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write or check the JSON Schemas in docs/schema/.")
     parser.add_argument("--write", action="store_true", help="regenerate the files")
-    parser.add_argument("--folder", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "schema")
+    parser.add_argument("--folder", type=Path, default=Path("docs") / "schema", help="default: docs/schema (run from the checkout)")
     args = parser.parse_args(argv)
     stale = []
     for name, schema in schemas().items():
