@@ -35,7 +35,9 @@ def show(title: str, request: dict[str, Any], result: Any, seconds: float) -> No
 
 async def session(store: Path, allow: Path) -> None:
     survey = shutil.which("survey") or str(Path(sys.executable).with_name("survey"))
-    params = StdioServerParameters(command=survey, args=["mcp", "--store", str(store), "--allow", str(allow)])
+    # The response cache off: every call in the record is a real model run.
+    params = StdioServerParameters(command=survey, args=["mcp", "--store", str(store), "--allow", str(allow)],
+                                   env={"SURVEY_LLM_CACHE": "false"})
     async with Client(params) as client:
         started = time.perf_counter()
         tools = (await client.list_tools()).tools
