@@ -69,10 +69,14 @@ class Tools:
 
     def search_papers(self, query: str, k: int = 10, year_from: int | None = None, year_to: int | None = None,
                       source: str | None = None, mode: str = "hybrid") -> dict[str, Any]:
+        if k < 1:
+            raise SurveyError(f"k={k}: ask for at least 1 paper")
         hits = self.agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
         return {"hits": [h.to_dict() for h in hits]}
 
     def list_papers(self, offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        if offset < 0 or limit < 1:
+            raise SurveyError(f"offset={offset}, limit={limit}: use offset >= 0 and limit >= 1")
         found = self.agent.papers()
         return {"total": len(found), "offset": offset, "papers": [p.to_dict() for p in found[offset:offset + limit]]}
 
