@@ -66,46 +66,28 @@ def is_damage(exc: BaseException) -> bool:
 
 
 class _Cursor(sqlite3.Cursor):
-    """A cursor that reports a damaged file as `CatalogDamaged`, wherever in a query SQLite finds it."""
+    """A cursor that reports a damaged file as `CatalogDamaged`, wherever in a query SQLite finds it
+    (running a statement, or fetching a row from a damaged page)."""
 
     def _damaged(self, exc: sqlite3.DatabaseError) -> Exception:
         return CatalogDamaged(getattr(self.connection, "path", "?"), exc) if is_damage(exc) else exc
 
-    def execute(self, *args: Any) -> "_Cursor":  # type: ignore[override]
+
+def _reporting_damage(name: str) -> Any:
+    method = getattr(sqlite3.Cursor, name)
+
+    def wrapped(self: _Cursor, *args: Any) -> Any:
         try:
-            return super().execute(*args)
+            return method(self, *args)
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from exc
 
-    def executemany(self, *args: Any) -> "_Cursor":  # type: ignore[override]
-        try:
-            return super().executemany(*args)
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
+    wrapped.__name__ = name
+    return wrapped
 
-    def executescript(self, *args: Any) -> "_Cursor":  # type: ignore[override]
-        try:
-            return super().executescript(*args)
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
 
-    def fetchone(self) -> Any:
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def fetchall(self) -> list[Any]:
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
+for _name in ("execute", "executemany", "executescript", "fetchone", "fetchall", "__next__"):
+    setattr(_Cursor, _name, _reporting_damage(_name))
 
 
 class _Connection(sqlite3.Connection):

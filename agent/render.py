@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from agent.ask import Answer
+from agent.paper import scrub
 from agent.text import clip
 
-# Whole ANSI sequences first (CSI "ESC[31m", OSC "ESC]...BEL"), then any other C0/C1 control character
-# but newline and tab: a title or abstract must not move the cursor, retitle the window or hide text.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x9b[0-?]*[ -/]*[@-~]|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# On top of what ingest already scrubs (agent.paper.scrub): whitespace controls that move the cursor.
+_CURSOR = str.maketrans("", "", "\r\x0b\x0c")
 
 
 def printable(text: str) -> str:
-    """Text safe to print on a terminal: escape sequences and control characters removed."""
-    return _CONTROL.sub("", _ANSI.sub("", text))
+    """Text safe to print on a terminal: escape sequences and control characters removed (newline and
+    tab kept). Stored text was scrubbed at ingest; model replies and older stores were not."""
+    return scrub(text).translate(_CURSOR)
 
 
 def answer_markdown(answer: Answer, heading: bool = False) -> str:
