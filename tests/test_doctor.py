@@ -280,7 +280,7 @@ def test_concurrent_ingests_split_the_work(tmp_path: Path) -> None:
     src, store = _sources(tmp_path / "src", files=3, per_file=20), tmp_path / "store"
     first, second = _ingest_process(store, src), _ingest_process(store, src)
     results = [p.communicate(timeout=600) for p in (first, second)]
-    assert first.returncode == 0 and second.returncode == 0, results
+    assert first.returncode == 0 and second.returncode == 0, "\n---\n".join(err for _, err in results)  # whole stderr
     embedded = [json.loads(out)["embedded_chunks"] for out, _ in results]
     assert sum(embedded) == 120  # each chunk embedded once, not once per process
     assert _report(store)["healthy"]
