@@ -142,11 +142,23 @@ class Catalog:
         self._lock = threading.Lock()
         # WAL (kept by the file): readers never block the writer, a crash mid-write leaves the last commit intact.
         self.db.execute("PRAGMA journal_mode=WAL")
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA_VERSION:
-            if self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-                self.backup(path.parent / "backups")  # an existing catalog: keep it as it was before the change
-            self.db.executescript(_SCHEMA)
+        if self._schema_version() < SCHEMA_VERSION:
+            self._update_schema(path.parent / "backups")
+
+    def _schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _update_schema(self, backups_folder: Path) -> None:
+        """Create or update the tables in one transaction. Two processes opening a new store at once must
+        never see each other's half-made schema (one once found `papers` made but not `meta`)."""
+        tables = self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        if tables and self._schema_version() < SCHEMA_VERSION:
+            self.backup(backups_folder)  # an existing catalog: keep it as it was before the change
+        with self.transaction():
+            if self._schema_version() >= SCHEMA_VERSION:  # another process got there first
+                return
+            for statement in filter(str.strip, _SCHEMA.split(";")):  # DDL is transactional in SQLite
+                self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property

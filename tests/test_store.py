@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -134,6 +135,31 @@ def test_bad_files_are_rejected_and_the_rest_ingested(tmp_path: Path) -> None:
     assert any("missing.pdf" in e and "no such file" in e for e in errors)
     titles = {p["title"] for p in cli_json("papers", "--store", str(store))}
     assert titles == {"Good Paper", "Delta: Robust Parsing"}
+
+
+def test_an_unreadable_file_named_directly_is_one_rejected_line_not_a_usage_box(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    locked = write_listing(tmp_path / "locked.txt", [("Epsilon: Locked Away", abstract("locked files"))])
+    good = write_listing(tmp_path / "good.txt", [("Zeta: Open Papers", abstract("open papers"))])
+    if os.geteuid() == 0:  # root reads a mode-000 file anyway: make reading it fail as it does for a user
+        real = Path.read_bytes
+
+        def read_bytes(self: Path) -> bytes:
+            if self.name == "locked.txt":
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    else:
+        locked.chmod(0)
+    result = CliRunner().invoke(app, ["ingest", str(locked), str(good), "--store", str(tmp_path / "store"), "--keyword-only"])
+    assert result.exit_code == 1, result.output  # partial: the other file was ingested
+    assert "Usage:" not in result.output and "Traceback" not in result.output
+    assert "locked.txt: cannot read (Permission denied)" in result.output
+    assert "1 new" in result.output
 
 
 def test_search_on_empty_or_missing_store_says_ingest_first(tmp_path: Path) -> None:
