@@ -125,6 +125,33 @@ class _Retryable(Exception):
         super().__init__(str(original))
         self.original = original
 
+    @property
+    def retry_after(self) -> float:
+        """Seconds the server asked us to wait (a 429's or 503's `Retry-After`, in seconds), else 0."""
+        response = getattr(self.original, "response", None)
+        headers = getattr(response, "headers", None) or getattr(self.original, "litellm_response_headers", None) or {}
+        try:
+            return max(0.0, float(headers.get("retry-after", 0)))
+        except (TypeError, ValueError):  # an HTTP date, or junk: fall back to our own back-off
+            return 0.0
+
+
+# Providers whose streams end with the server's own finish_reason; litellm fills in "stop" when a stream
+# just ends, so a reply cut off mid-way would otherwise read as a finished one.
+_OPENAI_COMPATIBLE = ("openai", "azure", "hosted_vllm", "custom_openai")
+MAX_RETRY_AFTER = 60.0  # a server asking for longer is reported as failing rather than waited on
+
+
+def _cut_off(stream: Any, routed: str) -> bool:
+    """Whether an OpenAI-compatible stream ended without the server saying it had finished."""
+    if getattr(stream, "received_finish_reason", "") is not None:  # finished, or a wrapper without the field
+        return False
+    try:
+        provider = _litellm().get_llm_provider(routed)[1]
+    except Exception:  # noqa: BLE001  (a model litellm cannot place: nothing to check against)
+        return False
+    return provider in _OPENAI_COMPATIBLE
+
 
 class LLMClient:
     """Chat completions for every stage of the pipeline; `usage` sums this client's calls."""
@@ -227,10 +254,17 @@ class LLMClient:
             if on_token:
                 on_token(text)
 
+        backoff = wait_exponential(multiplier=self.settings.llm_retry_wait, max=30)
+
+        def wait(state: Any) -> float:  # our back-off, or longer when the server says how long
+            failed = state.outcome.exception() if state.outcome else None
+            asked = failed.retry_after if isinstance(failed, _Retryable) else 0.0
+            return min(max(backoff(state), asked), MAX_RETRY_AFTER)
+
         @retry(
             retry=retry_if_exception_type(_Retryable),
             stop=stop_after_attempt(self.settings.llm_retries),
-            wait=wait_exponential(multiplier=self.settings.llm_retry_wait, max=30),
+            wait=wait,
             reraise=False,
         )
         def attempt() -> Completion:
@@ -277,6 +311,9 @@ class LLMClient:
                     timings = getattr(chunk, "timings", None) or timings
                 text = "".join(parts)
                 response = None
+                if _cut_off(stream, routed):
+                    raise ModelError(f"model {model!r} stopped sending mid-reply (the connection closed before the "
+                                     "reply was finished); try again")
         except (litellm.AuthenticationError, litellm.PermissionDeniedError) as exc:
             raise ModelError(
                 f"model {model!r} refused the credentials: set the provider's API key (e.g. OPENAI_API_KEY) "
