@@ -10,7 +10,7 @@ not enough info). `SURVEY_VERIFY_MODEL=cascade` (the embedded model) or `cascade
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.judges import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Verdict, overrule
 from agent.rationale import candidates
@@ -19,15 +19,13 @@ if TYPE_CHECKING:
     from agent.judges import TrainedJudge
     from agent.llm import LLMClient
 
-def yes_probability(top: list[Any]) -> float | None:
-    """P(Yes) / (P(Yes) + P(No)) from one token's top log-probabilities; None when neither is among them."""
+def yes_probability(top: list[tuple[str, float]]) -> float | None:
+    """P(Yes) / (P(Yes) + P(No)) from one token's top (token, log-probability) pairs; None when neither is there."""
     mass = {"yes": 0.0, "no": 0.0}
-    for entry in top:
-        token = (entry.get("token") if isinstance(entry, dict) else getattr(entry, "token", "")) or ""
-        logprob = entry.get("logprob") if isinstance(entry, dict) else getattr(entry, "logprob", None)
+    for token, logprob in top:
         word = token.strip().lower()
-        if word in mass and logprob is not None:
-            mass[word] += math.exp(float(logprob))
+        if word in mass:
+            mass[word] += math.exp(logprob)
     total = mass["yes"] + mass["no"]
     return mass["yes"] / total if total > 0 else None
 
@@ -75,21 +73,6 @@ class CascadeJudge:
         return Verdict(case.claim, case.key, label, round(score, 4), verdict.evidence, probabilities,
                        list(verdict.problems), f"{self.base.name}+{self.model}")
 
-    def _top_logprobs(self, prompt: str) -> list[Any]:
-        """The top-5 log-probabilities of the reply's first token, through the project's LLM routing."""
-        from agent.llm import Usage, _litellm
-
-        litellm = _litellm()
-        routed, extra = self.llm._route(self.model)
-        response = litellm.completion(model=routed, messages=[{"role": "user", "content": prompt}], max_tokens=1,
-                                      temperature=0.0, logprobs=True, top_logprobs=5, num_retries=0,
-                                      timeout=self.llm.settings.llm_timeout, **extra)
-        usage = getattr(response, "usage", None)
-        self.llm.usage.add(Usage(prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                                 completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0), calls=1))
-        logprobs = getattr(response.choices[0], "logprobs", None)
-        content = (logprobs.get("content") if isinstance(logprobs, dict) else getattr(logprobs, "content", None)) or []
-        if not content:
-            return []
-        first = content[0]
-        return list((first.get("top_logprobs") if isinstance(first, dict) else getattr(first, "top_logprobs", None)) or [])
+    def _top_logprobs(self, prompt: str) -> list[tuple[str, float]]:
+        """The top-5 log-probabilities of the reply's first token (through the one LLM client: retried, cached)."""
+        return self.llm.first_token_logprobs([{"role": "user", "content": prompt}], model=self.model, top=5)

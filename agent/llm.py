@@ -67,6 +67,7 @@ class Completion:
     timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp's prompt/generation timings
     finish_reason: str = ""  # "stop", "length" (cut by max_tokens), ...; "" when unknown (cached)
     cache_key: str = ""  # where the reply is cached, so that a caller that finds it unusable can forget it
+    top_logprobs: list[tuple[str, float]] = field(default_factory=list)  # the first token's, when asked for
 
 
 class EmptyReply(ModelError):
@@ -233,6 +234,25 @@ class LLMClient:
         if self._cache is not None and completion.cache_key:
             self._cache.delete(completion.cache_key)
 
+    def first_token_logprobs(self, messages: list[Message], *, model: str | None = None, top: int = 5) -> list[tuple[str, float]]:
+        """The `top` likeliest first tokens of the reply with their log-probabilities: for a judge that reads
+        its Yes or No as probabilities rather than as text. Retried and cached like `complete`; a server
+        that returns no log-probabilities gives an empty list (not cached)."""
+        model = model or self.settings.model
+        params = {"max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": top}
+        key = ResponseCache.key(model, messages, params)
+        if self._cache is not None and (hit := self._cache.get(key)) is not None and hit[0].strip():
+            self.usage.add(Usage(prompt_tokens=hit[1] or 0, completion_tokens=hit[2] or 0, calls=1, cached_calls=1))
+            return [(str(token), float(logprob)) for token, logprob in json.loads(hit[0])]
+        self._check_credentials(model)
+        started = time.perf_counter()
+        completion = self._with_retries(model, messages, params, None)
+        completion.usage.seconds = time.perf_counter() - started
+        self.usage.add(completion.usage)
+        if self._cache is not None and completion.top_logprobs:
+            self._cache.put(key, json.dumps(completion.top_logprobs), completion.usage)
+        return completion.top_logprobs
+
     async def acomplete(self, messages: list[Message], **kwargs: Any) -> Completion:
         """`complete` off the event loop: the blocking work runs in a worker thread."""
         import asyncio
@@ -297,6 +317,7 @@ class LLMClient:
                 finish = getattr(choices[0], "finish_reason", None) or ""
                 raw_usage = getattr(response, "usage", None)
                 timings = getattr(response, "timings", None) or {}
+                top = _first_token_logprobs(choices[0]) if params.get("logprobs") else []
             else:
                 stream = litellm.completion(model=routed, messages=messages, stream=True,
                                             stream_options={"include_usage": True}, **kwargs)
@@ -310,7 +331,7 @@ class LLMClient:
                     raw_usage = getattr(chunk, "usage", None) or raw_usage
                     timings = getattr(chunk, "timings", None) or timings
                 text = "".join(parts)
-                response = None
+                response, top = None, []
                 if _cut_off(stream, routed):
                     raise ModelError(f"model {model!r} stopped sending mid-reply (the connection closed before the "
                                      "reply was finished); try again")
@@ -335,7 +356,7 @@ class LLMClient:
                              "or choose another model with --model / SURVEY_MODEL")
         usage = self._usage(routed, model, messages, text, raw_usage, response)
         return Completion(text, model, usage, timings=dict(timings) if isinstance(timings, dict) else {},
-                          finish_reason=str(finish))
+                          finish_reason=str(finish), top_logprobs=top)
 
     @staticmethod
     def _usage(routed: str, model: str, messages: list[Message], text: str, raw: Any, response: Any) -> Usage:
@@ -382,6 +403,18 @@ def check_model(model: str, settings: Settings, provider: bool = True) -> None:
             f"model {model!r} needs {' or '.join(needed)}: export it in the environment, "
             "or choose another model with --model / SURVEY_MODEL (the default, local, needs no key)"
         )
+
+
+def _first_token_logprobs(choice: Any) -> list[tuple[str, float]]:
+    """(token, logprob) of a choice's first token's top alternatives; litellm gives objects or dicts."""
+    def get(item: Any, name: str) -> Any:
+        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+    content = get(get(choice, "logprobs") or {}, "content") or []
+    if not content:
+        return []
+    return [(str(get(t, "token") or ""), float(get(t, "logprob"))) for t in get(content[0], "top_logprobs") or []
+            if get(t, "logprob") is not None]
 
 
 def _short(exc: BaseException) -> str:

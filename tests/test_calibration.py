@@ -64,10 +64,9 @@ def test_supported_probability_of_any_verdict() -> None:
 
 
 def test_yes_probability_reads_label_tokens() -> None:
-    top = [{"token": " Yes", "logprob": math.log(0.6)}, {"token": "No", "logprob": math.log(0.2)},
-           {"token": "yes", "logprob": math.log(0.2)}, {"token": "Maybe", "logprob": math.log(0.01)}]
+    top = [(" Yes", math.log(0.6)), ("No", math.log(0.2)), ("yes", math.log(0.2)), ("Maybe", math.log(0.01))]
     assert yes_probability(top) == pytest.approx(0.8)
-    assert yes_probability([{"token": "Maybe", "logprob": -0.1}]) is None
+    assert yes_probability([("Maybe", -0.1)]) is None
 
 
 def strict_judge(folder: Path, threshold: float = 1.01) -> TrainedJudge:

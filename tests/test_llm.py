@@ -174,3 +174,17 @@ def test_steps_with_a_fallback_get_an_empty_uncached_reply(tmp_path: Path, fake)
     with pytest.raises(EmptyReply):
         client.complete(message)
     assert client.complete(message, allow_empty=True).text != ""  # the model's real reply: nothing was cached
+
+
+def test_first_token_logprobs_are_read_retried_and_cached(tmp_path: Path, fake) -> None:
+    """The cascade judge's Yes/No read as probabilities, through the one client (not around it)."""
+    import math
+
+    question = [{"role": "user", "content": "Sentences: long videos stay long.\nClaim: long videos stay long.\nAnswer Yes or No."}]
+    fake.script += [rate_limit()]  # then the rules: every claim word is shown, so "Yes" at 0.9
+    top = client(tmp_path).first_token_logprobs(question)
+    assert [t for t, _ in top] == ["Yes", "No"] and math.exp(top[0][1]) == pytest.approx(0.9)
+    assert len(fake.calls) == 2  # the rate limit was retried
+    again = client(tmp_path)
+    assert again.first_token_logprobs(question) == top and len(fake.calls) == 2  # from the cache
+    assert again.usage.cached_calls == 1
