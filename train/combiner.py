@@ -9,6 +9,11 @@ out-of-fold scores do. Check-COVID dev selects; Citation-Integrity dev checks wh
     python train/combiner.py tune --write            # + write the chosen combiner, calibration and scores to meta.json
     python train/combiner.py cascade --on covid_dev  # the embedded LLM on the pairs leaning SUPPORTED; cascade vs encoder
 
+For an encoder retrained with `verifier.py cv` + `fit` (e.g. on SciFact + Check-COVID train, --out
+train/out-covid), `from-oof --dir train/out-covid` turns its out-of-fold rows into scores files (every
+train set is then out-of-sample), `score --dir ... --sets covid_dev citint_dev` scores the dev sets with
+the fitted ONNX, and `tune --dir ... --temperature-on scifact covid citint` compares and writes.
+
 Only train and dev files are read; test splits never are. SciFact train scores are in-sample for the
 encoder (it was trained on them): they are printed as a check, never as a quality measure.
 """
@@ -46,6 +51,29 @@ SETS = {
 def load(name: str) -> list[LabeledPair]:
     folder, split = SETS[name]
     return load_pairs(DATA / folder / f"claims_{split}.jsonl", DATA / folder / "corpus.jsonl")
+
+
+def cmd_from_oof(args: argparse.Namespace) -> None:
+    """verifier.py cv's out-of-fold rows -> scores-<set>.jsonl; the dev rows are the fold models' mean."""
+    import numpy as np
+
+    by_set: dict[str, list[dict]] = {}
+    for line in (OUT / "oof.jsonl").open():
+        row = json.loads(line)
+        by_set.setdefault(row.pop("dataset"), []).append(row)
+    dev: dict[tuple, list[dict]] = {}
+    if (OUT / "dev.jsonl").is_file():
+        for line in (OUT / "dev.jsonl").open():
+            row = json.loads(line)
+            dev.setdefault((row["dataset"], row["claim_id"], row["doc_id"]), []).append(row)
+    for (name, _, _), rows in dev.items():
+        mean = np.mean([r["probs"] for r in rows], axis=0).tolist()
+        by_set.setdefault(name, []).append({**{k: v for k, v in rows[0].items() if k != "dataset"}, "probs": mean})
+    for name, rows in by_set.items():
+        with (OUT / f"scores-{name}.jsonl").open("w") as f:
+            for row in rows:
+                f.write(json.dumps({"dataset": name, **row}) + "\n")
+        print(f"{name}: {len(rows)} pairs")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
@@ -125,8 +153,9 @@ def cmd_tune(args: argparse.Namespace) -> None:
     # The chosen combiner: selected on Check-COVID dev above (by the person running this), named here.
     chosen, enforce = args.choose, args.checks
     comb = candidates_[chosen]
-    # The temperature is fit on the encoder's out-of-sample train scores: Citation-Integrity and Check-COVID.
-    fit_sets = ["citint", "covid"]
+    # The temperature is fit on the encoder's out-of-sample train scores (by default Citation-Integrity and
+    # Check-COVID, which the shipped SciFact-only encoder never saw; all three for out-of-fold scores).
+    fit_sets = args.temperature_on
     fit_x = [x for n in fit_sets for x in feats[n][0]]
     fit_y = [y for n in fit_sets for y in feats[n][1]]
     temperature = fit_temperature(np.log(np.clip(combine(fit_x, comb), 1e-9, 1.0)), np.asarray(fit_y))
@@ -161,10 +190,12 @@ def cmd_tune(args: argparse.Namespace) -> None:
     meta["checks"] = enforce
     if chosen != "shipped":
         meta["combiner_fit_on"] = chosen.split("+")
-        meta["name"] = f"minilm-l6-scifact-v1+combiner-{'-'.join(chosen.split('+'))}"
+        encoder = "-".join(meta.get("encoder_trained_on", ["scifact"]))
+        meta["name"] = f"minilm-l6-{encoder}-v{2 if encoder != 'scifact' else 1}+combiner-{'-'.join(chosen.split('+'))}"
     meta["temperature_fit_on"] = fit_sets
-    meta["held_out"] = {"note": "encoder: SciFact train only; combiner fit on " + " + ".join(meta["combiner_fit_on"])
-                        + " train; temperature on " + " + ".join(fit_sets) + " train; threshold chosen on check-covid dev; "
+    meta["held_out"] = {"note": "encoder: " + " + ".join(meta.get("encoder_trained_on", ["scifact"])) + " train; combiner fit on "
+                        + " + ".join(meta["combiner_fit_on"]) + " train" + (" (out-of-fold encoder scores)" if args.dir else "")
+                        + "; temperature on " + " + ".join(fit_sets) + " train; threshold chosen on check-covid dev; "
                         "UNCERTAIN counts as NOT_ENOUGH_INFO (3-way) and as not supported (binary)",
                         **{n: held[n] for n in ("covid_dev", "citint_dev") if n in held}}
     META.write_text(json.dumps(meta, indent=1) + "\n")
@@ -236,7 +267,10 @@ def cmd_cascade(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["score", "tune", "cascade"])
+    parser.add_argument("command", choices=["score", "tune", "cascade", "from-oof"])
+    parser.add_argument("--dir", help="folder of the scores files (default train/out: the shipped encoder's)")
+    parser.add_argument("--temperature-on", nargs="+", default=["citint", "covid"],
+                        help="out-of-sample train sets the temperature is fit on (tune --write)")
     parser.add_argument("--sets", nargs="+", default=list(SETS), help="which sets `score` scores")
     parser.add_argument("--pools", nargs="*", default=["citint", "covid", "citint+covid"],
                         help="training pools the combiner is fit on, compared against the shipped one")
@@ -250,7 +284,10 @@ def main() -> None:
     parser.add_argument("--model", default="local", help="the cascade's LLM")
     parser.add_argument("--yes", type=float, default=0.5, help="P(Yes) that makes the cascade say SUPPORTED")
     args = parser.parse_args()
-    {"score": cmd_score, "tune": cmd_tune, "cascade": cmd_cascade}[args.command](args)
+    if args.dir:
+        global OUT
+        OUT = Path(args.dir)
+    {"score": cmd_score, "tune": cmd_tune, "cascade": cmd_cascade, "from-oof": cmd_from_oof}[args.command](args)
 
 
 if __name__ == "__main__":

