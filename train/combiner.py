@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,10 @@ def evaluate(verdicts: list[Verdict], rows: list[dict]) -> dict:
             "f1": s.f1, "confusion": s.confusion}
 
 
+def doc_fold(row: dict, folds: int = 3) -> int:
+    return zlib.crc32(str(row["doc_id"]).encode()) % folds
+
+
 def cmd_tune(args: argparse.Namespace) -> None:
     """Fit combiners on several pools of out-of-sample scores; compare on the dev sets."""
     import numpy as np
@@ -136,11 +141,26 @@ def cmd_tune(args: argparse.Namespace) -> None:
         ys = [y for n in parts for y in feats[n][1]]
         candidates_[pool] = {"features": FEATURES, **fit_combiner(xs, ys)}
     evalsets = [n for n in ("covid_dev", "citint_dev", "scifact", "covid", "citint") if n in names]
+
+    def probs_on(cname: str, n: str) -> "np.ndarray":
+        """The combiner's probabilities on set n; cross-fitted (3 folds by cited document) when n is in its
+        pool, so a train set's numbers never come from a combiner that saw the same rows."""
+        parts = cname.split("+")
+        if cname == "shipped" or n not in parts:
+            return combine(feats[n][0], candidates_[cname])
+        out = np.zeros((len(rows[n]), 3))
+        for k in range(3):
+            held = [i for i, r in enumerate(rows[n]) if doc_fold(r) == k]
+            fit = [(x, y) for m in parts for x, y, r in zip(*feats[m], rows[m]) if doc_fold(r) != k]
+            comb = {"features": FEATURES, **fit_combiner([x for x, _ in fit], [y for _, y in fit])}
+            out[held] = combine([feats[n][0][i] for i in held], comb)
+        return out
+
     table = {}
-    for cname, comb in candidates_.items():
-        for enforce in ("off", "numbers", "all"):
-            for n in evalsets:
-                probs = combine(feats[n][0], comb)
+    for cname in candidates_:
+        for n in evalsets:
+            probs = probs_on(cname, n)
+            for enforce in ("off", "numbers", "all"):
                 table[(cname, enforce, n)] = evaluate(labels_of(probs, rows[n], pairs, enforce), rows[n])
     print(f"{'combiner':<22}{'checks':<9}" + "".join(f"{n:>26}" for n in evalsets))
     print(" " * 31 + "".join(f"{'macro-F1 / bacc / ECE':>26}" for _ in evalsets))
@@ -156,9 +176,10 @@ def cmd_tune(args: argparse.Namespace) -> None:
     # The temperature is fit on the encoder's out-of-sample train scores (by default Citation-Integrity and
     # Check-COVID, which the shipped SciFact-only encoder never saw; all three for out-of-fold scores).
     fit_sets = args.temperature_on
-    fit_x = [x for n in fit_sets for x in feats[n][0]]
+    # Cross-fitted where a set is in the combiner's own pool: the temperature corrects what it does unseen.
+    fit_p = np.concatenate([probs_on(chosen, n) for n in fit_sets])
     fit_y = [y for n in fit_sets for y in feats[n][1]]
-    temperature = fit_temperature(np.log(np.clip(combine(fit_x, comb), 1e-9, 1.0)), np.asarray(fit_y))
+    temperature = fit_temperature(np.log(np.clip(fit_p, 1e-9, 1.0)), np.asarray(fit_y))
     cal = {**comb, "temperature": round(float(temperature), 4)}
     dev = rows["covid_dev"]
     dev_probs = calibrate(combine(feats["covid_dev"][0], comb), cal["temperature"])
@@ -180,19 +201,26 @@ def cmd_tune(args: argparse.Namespace) -> None:
     print(f"temperature {cal['temperature']} (fit on {'+'.join(fit_sets)}), support threshold {threshold}")
     held = {}
     for n in evalsets:
-        before = evaluate(labels_of(combine(feats[n][0], comb), rows[n], pairs, enforce), rows[n])
-        after = evaluate(labels_of(calibrate(combine(feats[n][0], comb), cal["temperature"]), rows[n], pairs, enforce,
-                                   threshold), rows[n])
+        probs = probs_on(chosen, n)
+        before = evaluate(labels_of(probs, rows[n], pairs, enforce), rows[n])
+        after = evaluate(labels_of(calibrate(probs, cal["temperature"]), rows[n], pairs, enforce, threshold), rows[n])
         held[n] = {"uncalibrated": {k: before[k] for k in ("macro_f1", "binary_bacc", "ece")}, **after}
         print(f"{n}: uncalibrated {held[n]['uncalibrated']} -> calibrated + UNCERTAIN: macro-F1 {after['macro_f1']} "
               f"bacc {after['binary_bacc']} ECE {after['ece']} uncertain {after['uncertain_share']}")
     meta["stacker"] = {**cal, "features": FEATURES}
     meta["checks"] = enforce
+    if args.dir:
+        meta["encoder_trained_on"] = args.encoder_trained_on
     if chosen != "shipped":
         meta["combiner_fit_on"] = chosen.split("+")
         encoder = "-".join(meta.get("encoder_trained_on", ["scifact"]))
         meta["name"] = f"minilm-l6-{encoder}-v{2 if encoder != 'scifact' else 1}+combiner-{'-'.join(chosen.split('+'))}"
     meta["temperature_fit_on"] = fit_sets
+    if args.dir:  # a retrained encoder: its train-set numbers are out-of-fold encoder scores, combiner cross-fitted
+        meta["cv"] = {"how": "encoder scores out-of-fold (verifier.py cv, folds by cited document); combiner "
+                             "cross-fitted over 3 folds by cited document; calibrated, UNCERTAIN as in use",
+                      **{n: held[n] for n in ("scifact", "covid", "citint") if n in held}}
+        meta.pop("cv_by_checks", None)
     meta["held_out"] = {"note": "encoder: " + " + ".join(meta.get("encoder_trained_on", ["scifact"])) + " train; combiner fit on "
                         + " + ".join(meta["combiner_fit_on"]) + " train" + (" (out-of-fold encoder scores)" if args.dir else "")
                         + "; temperature on " + " + ".join(fit_sets) + " train; threshold chosen on check-covid dev; "
@@ -269,6 +297,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["score", "tune", "cascade", "from-oof"])
     parser.add_argument("--dir", help="folder of the scores files (default train/out: the shipped encoder's)")
+    parser.add_argument("--encoder-trained-on", nargs="+", default=["scifact", "covid"],
+                        help="the train sets of the encoder in --dir (recorded in meta.json)")
     parser.add_argument("--temperature-on", nargs="+", default=["citint", "covid"],
                         help="out-of-sample train sets the temperature is fit on (tune --write)")
     parser.add_argument("--sets", nargs="+", default=list(SETS), help="which sets `score` scores")
