@@ -1,12 +1,12 @@
 """The shipped claim verifier: pairs/s of the encoder alone and of the cascade, and their quality.
 
-Speed and quality of the trained judge on every Check-COVID *dev* pair (207; the encoder never saw
-Check-COVID, the combiner's margin was chosen on this split, so read it as a dev number): three timed
+Speed and quality of the trained judge on every Check-COVID *dev* pair (207; the encoder was trained
+on Check-COVID *train*, and models were selected on this split, so read it as a dev number): three timed
 runs after one warm-up, on the threads given. The cascade (the encoder, plus the embedded LLM's Yes/No
 log-probabilities on the pairs it is UNCERTAIN of) on the first `--cascade-pairs` pairs, against the
 encoder alone on the same pairs; `--cascade-pairs 0` skips it (it needs `pip install '.[local]'`).
-SciFact: the nested cross-validated scores train/verifier.py recorded in meta.json (the SciFact
-out-of-fold scores are not on disk, so the refit combiner could not be re-scored on them).
+SciFact: the out-of-fold scores recorded in meta.json (`cv`: the encoder's out-of-fold scores, the
+combiner cross-fitted; train/README.md says how).
 
     .venv/bin/python bench/verify.py
     .venv/bin/python bench/verify.py --cascade-pairs 40 --json
@@ -101,7 +101,7 @@ def main() -> None:
               f"UNCERTAIN {q['uncertain_share']:.1%} (UNCERTAIN scored as NOT_ENOUGH_INFO / not supported)")
     cv = result["scifact_cv"]
     if cv:
-        print(f"SciFact nested CV (meta.json, combiner of that run): macro-F1 {cv['macro_f1']} binary bacc {cv['binary_bacc']}")
+        print(f"SciFact out-of-fold (meta.json cv): macro-F1 {cv['macro_f1']} binary bacc {cv['binary_bacc']}")
     c = result["cascade"]
     if c:
         print(f"cascade ({c['model']}) on {c['pairs']} pairs: {c['pairs_per_s']} pairs/s, {c['llm_calls']} LLM calls; "
