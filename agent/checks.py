@@ -184,3 +184,27 @@ def conflicting_numbers(claim: str, paper_text: str) -> tuple[tuple[str, str, st
         if best:
             out.append((norm, best[2], best[3]))
     return tuple(out)
+
+
+QUOTE_MIN_WORDS = 6  # shorter spans ("code is available") say too little to count as a quotation
+
+
+def _word_run(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+
+def quoted_in(claim: str, sentences: list[str]) -> str | None:
+    """The sentence that a claim quotes word for word (case and punctuation aside), if any.
+
+    A claim copied from the abstract it cites is supported by it, whatever a model makes of it; writers
+    (people and models) often quote a finding. A quotation running over two sentences counts too (the
+    first of them is returned).
+    """
+    words = _word_run(claim)
+    if words.count(" ") - 1 < QUOTE_MIN_WORDS:
+        return None
+    for window in (1, 2):
+        for n, sentence in enumerate(sentences):
+            if words in _word_run(" ".join(sentences[n : n + window])):
+                return sentence
+    return None

@@ -244,7 +244,8 @@ def test_checks_overrule_an_llm_judge_on_numbers(sample_store: Path, llm_setting
 
 
 def test_repair_rewrite_keeps_only_a_verified_restatement(sample_store: Path, llm_settings: dict, fake) -> None:
-    fake.script += ["InfiniBench's videos average 76.34 minutes in length.", "Gemini wins everything."]
+    # The second restatement states a number the paper never does: no judge can pass it.
+    fake.script += ["InfiniBench's videos average 76.34 minutes in length.", "InfiniBench holds 9,999 cartoons."]
     with SurveyAgent(store=sample_store, **{**llm_settings, "verify": True}) as a:
         verifier = Verifier(a.store, a.settings, a.llm)
         text = "InfiniBench videos average 45.5 minutes, longer than any movie [@InfiniBench]."
@@ -300,3 +301,21 @@ def test_a_claim_cited_to_the_wrong_paper_names_the_one_that_supports_it(agent: 
     check = agent.verify_text(text, suggest=True).checks[0]
     assert check.status != "supported" and check.instead == "TikTalk"
     assert check.to_dict()["supported_instead_by"] == "TikTalk"
+
+
+def test_a_claim_quoting_its_paper_is_supported_whatever_the_model_says(sample_store: Path) -> None:
+    from agent.checks import quoted_in
+
+    sentences = ["We study long videos.", "Notably, our 34B model outperforms GPT-4V on the MVBench benchmark.", "Code is out."]
+    assert quoted_in("notably our 34B model outperforms GPT-4V on the MVBench benchmark", sentences) == sentences[1]
+    assert quoted_in("our 34B model outperforms GPT-4V on MVBench", sentences) is None  # a word left out: not a quote
+    assert quoted_in("Code is out.", sentences) is None  # too short to count
+    assert quoted_in("We study long videos. Notably, our 34B model", sentences) == sentences[0]  # over two sentences
+    with SurveyAgent(store=sample_store) as agent:
+        abstract = agent.store.catalog.get("InfiniBench").abstract
+        from agent.rationale import split_sentences
+
+        for sentence in split_sentences(abstract):
+            if len(sentence.split()) >= 6:
+                verdict = agent.verify_claim(sentence, "InfiniBench")
+                assert verdict.label == SUPPORTED and verdict.evidence == [sentence], sentence
