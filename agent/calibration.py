@@ -2,7 +2,7 @@
 
 `ece` measures it (expected calibration error over 10 equal-width bins of P(supported)),
 `fit_temperature` fixes it (one temperature on the combiner's log-probabilities, fit by likelihood on
-training data), `supported_probability` reads P(supported) from any judge's verdict.
+training data) and `calibrate` applies it, `supported_probability` reads P(supported) from any judge's verdict.
 """
 
 from __future__ import annotations
@@ -53,6 +53,18 @@ def fit_temperature(log_probs: Any, labels: Any, low: float = 0.05, high: float 
         else:
             a = c
     return float(np.exp((a + b) / 2))
+
+
+def softmax(logits: Any) -> Any:
+    """Row-wise softmax, stable for large logits."""
+    z = np.asarray(logits, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def calibrate(probs: Any, temperature: float) -> Any:
+    """Label probabilities softened (T > 1) or sharpened (T < 1) by the temperature `fit_temperature` found."""
+    return softmax(np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-9, 1.0)) / temperature)
 
 
 def supported_probability(verdict: "Verdict") -> float:

@@ -190,6 +190,7 @@ QUOTE_MIN_WORDS = 6  # shorter spans ("code is available") say too little to cou
 
 
 def _word_run(text: str) -> str:
+    """The text's words, lower-cased, between single spaces (so `in` matches whole words only)."""
     return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
@@ -200,9 +201,9 @@ def quoted_in(claim: str, sentences: list[str]) -> str | None:
     (people and models) often quote a finding. A quotation running over two sentences counts too (the
     first of them is returned).
     """
-    words = _word_run(claim)
-    if words.count(" ") - 1 < QUOTE_MIN_WORDS:
+    if len(re.findall(r"\w+", claim)) < QUOTE_MIN_WORDS:
         return None
+    words = _word_run(claim)
     for window in (1, 2):
         for n, sentence in enumerate(sentences):
             if words in _word_run(" ".join(sentences[n : n + window])):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from agent import checks
+from agent.calibration import calibrate, softmax
 from agent.rationale import candidates, overlap_scores, stems, top_k
 
 if TYPE_CHECKING:
@@ -132,18 +133,7 @@ def features(case: Case, idx: list[int], p: Any, overlap: list[float]) -> list[f
 def combine(x: Any, stacker: dict[str, Any]) -> Any:
     """Label probabilities [S, C, N] from feature rows: a multinomial logistic regression fit on CV folds."""
     z = (np.asarray(x, dtype=np.float64) - stacker["mean"]) / stacker["scale"]
-    logits = z @ np.asarray(stacker["coef"]).T + stacker["intercept"]
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def calibrate(probs: Any, temperature: float) -> Any:
-    """Label probabilities softened (T > 1) or sharpened (T < 1) by a temperature fit on training data."""
-    z = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-9, 1.0)) / temperature
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(z @ np.asarray(stacker["coef"]).T + stacker["intercept"])
 
 
 def decide(case: Case, idx: list[int], p: Any, overlap: list[float], meta: dict[str, Any], judge: str) -> Verdict:

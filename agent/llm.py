@@ -203,13 +203,10 @@ class LLMClient:
         if stop:
             params["stop"] = stop
         key = ResponseCache.key(model, messages, params)
-        # An empty text cached by an older version is a fault that was stored, not a reply: ask again.
-        if self._cache is not None and (hit := self._cache.get(key)) is not None and hit[0].strip():
-            text, prompt_tokens, completion_tokens = hit
+        if (hit := self._from_cache(key)) is not None:
+            text, usage = hit
             if on_token:
                 on_token(text)
-            usage = Usage(prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0, calls=1, cached_calls=1)
-            self.usage.add(usage)
             return Completion(text, model, usage, cached=True, cache_key=key)
         self._check_credentials(model)
         started = time.perf_counter()
@@ -221,12 +218,26 @@ class LLMClient:
             empty = Completion("", model, Usage(calls=1, seconds=time.perf_counter() - started))
             self.usage.add(empty.usage)
             return empty
+        self._record(completion, started, key, completion.text)
+        completion.cache_key = key if self._cache is not None else ""
+        return completion
+
+    def _from_cache(self, key: str) -> tuple[str, Usage] | None:
+        """A cached reply and its usage (counted as a cached call), or None."""
+        # An empty text cached by an older version is a fault that was stored, not a reply: ask again.
+        if self._cache is None or (hit := self._cache.get(key)) is None or not hit[0].strip():
+            return None
+        text, prompt_tokens, completion_tokens = hit
+        usage = Usage(prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0, calls=1, cached_calls=1)
+        self.usage.add(usage)
+        return text, usage
+
+    def _record(self, completion: Completion, started: float, key: str, cached_text: str) -> None:
+        """Count a model call's time and tokens; cache `cached_text` (what a later hit gives back) if any."""
         completion.usage.seconds = time.perf_counter() - started
         self.usage.add(completion.usage)
-        if self._cache is not None:
-            self._cache.put(key, completion.text, completion.usage)
-            completion.cache_key = key
-        return completion
+        if self._cache is not None and cached_text:
+            self._cache.put(key, cached_text, completion.usage)
 
     def forget(self, completion: Completion) -> None:
         """Drop a reply from the cache: the caller found it unusable (a broken answer), and a retry must
@@ -241,16 +252,12 @@ class LLMClient:
         model = model or self.settings.model
         params = {"max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": top}
         key = ResponseCache.key(model, messages, params)
-        if self._cache is not None and (hit := self._cache.get(key)) is not None and hit[0].strip():
-            self.usage.add(Usage(prompt_tokens=hit[1] or 0, completion_tokens=hit[2] or 0, calls=1, cached_calls=1))
+        if (hit := self._from_cache(key)) is not None:
             return [(str(token), float(logprob)) for token, logprob in json.loads(hit[0])]
         self._check_credentials(model)
         started = time.perf_counter()
         completion = self._with_retries(model, messages, params, None)
-        completion.usage.seconds = time.perf_counter() - started
-        self.usage.add(completion.usage)
-        if self._cache is not None and completion.top_logprobs:
-            self._cache.put(key, json.dumps(completion.top_logprobs), completion.usage)
+        self._record(completion, started, key, json.dumps(completion.top_logprobs) if completion.top_logprobs else "")
         return completion.top_logprobs
 
     async def acomplete(self, messages: list[Message], **kwargs: Any) -> Completion:

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
-from agent.calibration import ece, fit_temperature, supported_probability
+from agent.calibration import calibrate, ece, fit_temperature, supported_probability
 from agent.cascade import CascadeJudge, yes_probability
 from agent.cli import app
 from agent.evaluate import NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, score
-from agent.judges import CONTRADICTED, Case, TrainedJudge, Verdict, calibrate
+from agent.judges import CONTRADICTED, Case, TrainedJudge, Verdict
 from agent.nli import MODEL_DIR, NLIModel
 from agent.repair import UNVERIFIED, Repairer
 from agent.verify import Verifier

@@ -58,17 +58,12 @@ def test_a_rate_limit_waits_as_long_as_retry_after_says(tmp_path: Path) -> None:
     assert second - first >= 1.4  # our own back-off here is 0.01 s
 
 
-def test_a_retry_after_beyond_the_cap_is_not_waited_out_forever(tmp_path: Path) -> None:
-    import agent.llm
-
+def test_a_retry_after_beyond_the_cap_is_not_waited_out_forever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent.llm.MAX_RETRY_AFTER", 0.5)  # the real cap is 60 s
     with FakeServer(["429"], retry_after=3600) as server:
-        agent.llm.MAX_RETRY_AFTER, saved = 0.5, agent.llm.MAX_RETRY_AFTER  # the real cap is 60 s
-        try:
-            started = time.monotonic()
-            with pytest.raises(ModelError, match="failed after 2 attempts"):
-                client(server, tmp_path, llm_retries=2).complete(MESSAGES)
-        finally:
-            agent.llm.MAX_RETRY_AFTER = saved
+        started = time.monotonic()
+        with pytest.raises(ModelError, match="failed after 2 attempts"):
+            client(server, tmp_path, llm_retries=2).complete(MESSAGES)
     assert time.monotonic() - started < 10
 
 

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT / "train"))
 
 from verifier import feature_rows, fit_combiner  # noqa: E402
 
-from agent.calibration import ece, fit_temperature, supported_probability  # noqa: E402
+from agent.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
 from agent.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
-from agent.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, calibrate, combine, overrule  # noqa: E402
+from agent.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, combine, overrule  # noqa: E402
 from agent.rationale import candidates  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
