@@ -271,9 +271,10 @@ class SurveyAgent:
         """Score this agent's claim judge (SURVEY_VERIFY_MODEL) on a labeled file in SciFact's format.
 
         Needs no store: the corpus file holds the abstracts. Accuracy, macro-F1, supported-vs-not
-        balanced accuracy, the confusion matrix and pairs/s, as `survey eval --json` prints them.
+        balanced accuracy, the confusion matrix and pairs/s, as `survey eval --json` prints them, and
+        the pairs the file labels twice differently (no judge can match both; `accuracy_ceiling`).
         """
-        from agent.evaluate import load_pairs, run
+        from agent.evaluate import label_conflicts, load_pairs, run
         from agent.judges import make_judge
 
         if limit is not None and limit < 1:
@@ -283,7 +284,7 @@ class SurveyAgent:
         scores, _, seconds = run(pairs, make_judge(self.settings.verify_model, self.llm))
         return {"dataset": dataset, "judge": self.settings.verify_model, **scores.to_dict(),  # type: ignore[typeddict-item]
                 "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2), "seconds": round(seconds, 2),
-                "cost_usd": round(self.llm.usage.cost_usd - before, 6)}
+                "cost_usd": round(self.llm.usage.cost_usd - before, 6), **label_conflicts(pairs)}
 
     # asyncio callers: the blocking work runs in a worker thread; the agent is safe across threads.
     async def aingest(self, paths: Iterable[str | Path], **kwargs: Any) -> IngestReport:

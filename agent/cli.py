@@ -383,6 +383,10 @@ def evaluate(
     out.print(f"calibration error (ECE of P(supported), 10 bins) {result['ece']:.3f} · UNCERTAIN verdicts "
               f"{result['uncertain_share']:.1%} (scored as NOT_ENOUGH_INFO in 3-way, as not supported in binary)")
     out.print(f"{result['pairs_per_s']} pairs/s ({result['seconds']:.1f} s) · cost ${result['cost_usd']:.4f}")
+    if result["conflicting_groups"]:
+        out.print(f"[yellow]note[/yellow]: {result['conflicting_pairs']} pairs are {result['conflicting_groups']} claim–paper pairs "
+                  "that this file labels more than once, differently; a judge of claim and abstract can match only one label of "
+                  f"each: the best reachable accuracy is {result['accuracy_ceiling']:.3f}")
 
 
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Paper keys to pin in (repeat, or separate with commas).")]

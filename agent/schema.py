@@ -106,6 +106,9 @@ class EvalShape(TypedDict):
     pairs_per_s: float
     seconds: float
     cost_usd: float
+    conflicting_groups: int  # claim-paper pairs the file labels twice with different labels
+    conflicting_pairs: int  # the pairs in those groups
+    accuracy_ceiling: float  # the best accuracy a judge of (claim, abstract) can reach on the file
 
 
 class ExportShape(TypedDict):

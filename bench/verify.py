@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.evaluate import load_pairs, run  # noqa: E402
+from agent.evaluate import label_conflicts, load_pairs, run  # noqa: E402
 from agent.judges import TrainedJudge  # noqa: E402
 from agent.nli import NLIModel  # noqa: E402
 
@@ -87,6 +87,7 @@ def main() -> None:
         "warmup_seconds": round(load_seconds, 2),
         "candidates_per_pair": meta["k"],
         "check_covid_dev": quality(scores) if scores else None,
+        "label_conflicts": label_conflicts(pairs),
         "scifact_cv": meta.get("cv", {}).get("scifact"),
         "cascade": cascade(pairs[: args.cascade_pairs], judge, args.cascade_model) if args.cascade_pairs else None,
     }
@@ -99,6 +100,9 @@ def main() -> None:
     if q:
         print(f"encoder on Check-COVID dev: macro-F1 {q['macro_f1']} binary bacc {q['binary_bacc']} ECE {q['ece']} "
               f"UNCERTAIN {q['uncertain_share']:.1%} (UNCERTAIN scored as NOT_ENOUGH_INFO / not supported)")
+        lc = result["label_conflicts"]
+        print(f"  {lc['conflicting_pairs']} of its pairs repeat a claim-paper pair with another label: "
+              f"no judge of claim and abstract exceeds accuracy {lc['accuracy_ceiling']}")
     cv = result["scifact_cv"]
     if cv:
         print(f"SciFact out-of-fold (meta.json cv): macro-F1 {cv['macro_f1']} binary bacc {cv['binary_bacc']}")

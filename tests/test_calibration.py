@@ -171,3 +171,26 @@ def test_cascade_reads_real_llama_cpp_logprobs(tmp_path: Path) -> None:
         assert any(p.startswith("cascade:") for p in verdict.problems)
     else:
         assert 0.0 <= verdict.probabilities[SUPPORTED] <= 1.0 and verdict.judge.endswith("+local")
+
+
+def test_eval_names_pairs_labeled_twice_and_the_accuracy_they_cap(tmp_path: Path) -> None:
+    from test_verify import _benchmark_files
+
+    claims, corpus = _benchmark_files(tmp_path)
+    # Check-COVID's shape: the supported claim again, word for word against the same abstract, as NEI
+    # (no evidence), and once more with a different case and spacing.
+    rows = claims.read_text().splitlines()
+    rows.append(json.dumps({"id": 4, "claim": "InfiniBench videos average 76.34 minutes.", "evidence": {}, "cited_doc_ids": [1]}))
+    rows.append(json.dumps({"id": 5, "claim": "infinibench  videos average 76.34 minutes.", "evidence": {}, "cited_doc_ids": [1]}))
+    claims.write_text("\n".join(rows) + "\n")
+    result = CliRunner().invoke(app, ["eval", "scifact", "--claims", str(claims), "--corpus", str(corpus), "--json"])
+    data = json.loads(result.stdout)
+    # 6 pairs; one group of 3 (SUPPORTED, NEI, NEI): at best 2 of the 3 are matched -> 5 of 6.
+    assert (data["conflicting_groups"], data["conflicting_pairs"]) == (1, 3)
+    assert data["accuracy_ceiling"] == pytest.approx(5 / 6, abs=1e-4)
+    text = CliRunner().invoke(app, ["eval", "scifact", "--claims", str(claims), "--corpus", str(corpus)]).stdout
+    assert "labels more than once" in text and "0.833" in text
+    # A file without repeats says nothing of it.
+    claims.write_text("\n".join(rows[:3]) + "\n")
+    clean = json.loads(CliRunner().invoke(app, ["eval", "scifact", "--claims", str(claims), "--corpus", str(corpus), "--json"]).stdout)
+    assert clean["conflicting_groups"] == 0 and clean["accuracy_ceiling"] == 1.0
