@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "train"))
 
-from verifier import feature_rows, fit_combiner  # noqa: E402
+from verifier import feature_rows, fit_combiner, twin_keys  # noqa: E402
 
 from agent.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
 from agent.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
@@ -132,13 +132,22 @@ def cmd_tune(args: argparse.Namespace) -> None:
     pairs = {(n, p.claim_id, p.doc_id): p for n in names for p in load(n)}
     rows = {n: [json.loads(line) for line in (OUT / f"scores-{n}.jsonl").open()] for n in names}
     feats = {n: feature_rows(rows[n], pairs) for n in names}
+    # Rows a combiner may be fit on: not the NOT_ENOUGH_INFO copies of labeled (claim, document) pairs
+    # (verifier.twin_keys), unless --keep-twins. Every row is still scored.
+    twins = {n: twin_keys([pairs[(n, r["claim_id"], r["doc_id"])] for r in rows[n]]) for n in names}
+
+    def learnable(n: str, i: int) -> bool:
+        r = rows[n][i]
+        p = pairs[(n, r["claim_id"], r["doc_id"])]
+        return args.keep_twins or r["label"] != LABELS[2] or (p.claim.strip().lower(), p.doc_id) not in twins[n]
+
     meta = json.loads(META.read_text())
     shipped = meta["stacker"]
     candidates_: dict[str, dict] = {"shipped": shipped}
     for pool in args.pools:
         parts = pool.split("+")
-        xs = [x for n in parts for x in feats[n][0]]
-        ys = [y for n in parts for y in feats[n][1]]
+        xs = [x for n in parts for i, x in enumerate(feats[n][0]) if learnable(n, i)]
+        ys = [y for n in parts for i, y in enumerate(feats[n][1]) if learnable(n, i)]
         candidates_[pool] = {"features": FEATURES, **fit_combiner(xs, ys)}
     evalsets = [n for n in ("covid_dev", "citint_dev", "scifact", "covid", "citint") if n in names]
 
@@ -151,7 +160,8 @@ def cmd_tune(args: argparse.Namespace) -> None:
         out = np.zeros((len(rows[n]), 3))
         for k in range(3):
             held = [i for i, r in enumerate(rows[n]) if doc_fold(r) == k]
-            fit = [(x, y) for m in parts for x, y, r in zip(*feats[m], rows[m]) if doc_fold(r) != k]
+            fit = [(x, y) for m in parts for i, (x, y, r) in enumerate(zip(*feats[m], rows[m]))
+                   if doc_fold(r) != k and learnable(m, i)]
             comb = {"features": FEATURES, **fit_combiner([x for x, _ in fit], [y for _, y in fit])}
             out[held] = combine([feats[n][0][i] for i in held], comb)
         return out
@@ -177,8 +187,8 @@ def cmd_tune(args: argparse.Namespace) -> None:
     # Check-COVID, which the shipped SciFact-only encoder never saw; all three for out-of-fold scores).
     fit_sets = args.temperature_on
     # Cross-fitted where a set is in the combiner's own pool: the temperature corrects what it does unseen.
-    fit_p = np.concatenate([probs_on(chosen, n) for n in fit_sets])
-    fit_y = [y for n in fit_sets for y in feats[n][1]]
+    fit_p = np.concatenate([probs_on(chosen, n)[[learnable(n, i) for i in range(len(rows[n]))]] for n in fit_sets])
+    fit_y = [y for n in fit_sets for i, y in enumerate(feats[n][1]) if learnable(n, i)]
     temperature = fit_temperature(np.log(np.clip(fit_p, 1e-9, 1.0)), np.asarray(fit_y))
     cal = {**comb, "temperature": round(float(temperature), 4)}
     dev = rows["covid_dev"]
@@ -215,6 +225,12 @@ def cmd_tune(args: argparse.Namespace) -> None:
         meta["combiner_fit_on"] = chosen.split("+")
         encoder = "-".join(meta.get("encoder_trained_on", ["scifact"]))
         meta["name"] = f"minilm-l6-{encoder}-v{2 if encoder != 'scifact' else 1}+combiner-{'-'.join(chosen.split('+'))}"
+    if args.name:
+        meta["name"] = args.name
+    meta.pop("excluded_from_training", None)
+    if not args.keep_twins:  # the encoder, fit with verifier.py's default, leaves them out too
+        meta["excluded_from_training"] = ("NOT_ENOUGH_INFO copies of (claim, document) pairs the same file labels "
+                                          "SUPPORT or CONTRADICT (train/verifier.py twin_keys)")
     meta["temperature_fit_on"] = fit_sets
     if args.dir:  # a retrained encoder: its train-set numbers are out-of-fold encoder scores, combiner cross-fitted
         meta["cv"] = {"how": "encoder scores out-of-fold (verifier.py cv, folds by cited document); combiner "
@@ -304,6 +320,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), help="which sets `score` scores")
     parser.add_argument("--pools", nargs="*", default=["citint", "covid", "citint+covid"],
                         help="training pools the combiner is fit on, compared against the shipped one")
+    parser.add_argument("--keep-twins", action="store_true",
+                        help="fit on NOT_ENOUGH_INFO copies of labeled (claim, document) pairs too (verifier.twin_keys)")
+    parser.add_argument("--name", help="the model's name in meta.json (tune --write; default from the sets)")
     parser.add_argument("--write", action="store_true", help="write the --choose combiner to meta.json")
     parser.add_argument("--choose", default="citint+covid")
     parser.add_argument("--checks", default="all", choices=["off", "numbers", "all"])

@@ -40,6 +40,7 @@ CONTRA = 1
 
 
 def datasets(data: Path) -> dict[str, list[LabeledPair]]:
+    """Every train set, whole (scored whole too); `informative` picks the pairs a model may learn from."""
     return {
         "scifact": load_pairs(data / "scifact" / "claims_train.jsonl", data / "scifact" / "corpus.jsonl"),
         "citint": load_pairs(data / "citation-integrity" / "claims_train.jsonl", data / "citation-integrity" / "corpus.jsonl"),
@@ -53,6 +54,23 @@ def dev_sets(data: Path) -> dict[str, list[LabeledPair]]:
         "covid_dev": load_pairs(data / "check-covid" / "claims_dev.jsonl", data / "check-covid" / "corpus.jsonl"),
         "citint_dev": load_pairs(data / "citation-integrity" / "claims_dev.jsonl", data / "citation-integrity" / "corpus.jsonl"),
     }
+
+
+def twin_keys(pairs: list[LabeledPair]) -> set[tuple[str, int]]:
+    """(claim, document) pairs that the set also labels SUPPORTED or CONTRADICTED.
+
+    Check-COVID repeats every NOT_ENOUGH_INFO claim word for word against the same abstract as a
+    SUPPORT or CONTRADICT claim (351 of 1,068 train claims, 68 of 207 dev). A judge of (claim, abstract)
+    sees one input with two labels; learning from the NEI copy teaches "the gold rationale decides
+    nothing" (its highest-overlap sentences become "neither" rows).
+    """
+    return {(p.claim.strip().lower(), p.doc_id) for p in pairs if p.label != NOT_ENOUGH_INFO}
+
+
+def informative(pairs: list[LabeledPair]) -> list[LabeledPair]:
+    """The pairs without a NOT_ENOUGH_INFO twin whose same claim and document carry a real label."""
+    labeled = twin_keys(pairs)
+    return [p for p in pairs if p.label != NOT_ENOUGH_INFO or (p.claim.strip().lower(), p.doc_id) not in labeled]
 
 
 def fold_of(pair: LabeledPair, folds: int) -> int:
@@ -218,11 +236,13 @@ def cmd_cv(args: argparse.Namespace) -> None:
     with (out / "oof.jsonl").open("a" if args.only else "w") as f:
         for fold in todo:
             rng = random.Random(fold)
-            train_pairs = [p for name in args.datasets for p in data[name] if fold_of(p, args.folds) != fold]
+            train_pairs = [p for name in args.datasets for p in learnable(data[name], args) if fold_of(p, args.folds) != fold]
             t = time.time()
             print(f"fold {fold}: training on {len(train_pairs)} pairs", flush=True)
             rows = examples(train_pairs, rng) + sentence_flips(train_pairs, rng, args.flips)
             model = train(rows, args.epochs, seed=fold, lr=args.lr, init=args.init)
+            if args.save_models:  # fold models let combiner features be tried later without retraining
+                model.save_pretrained(str(out / f"fold{fold}"))
             for name, pairs in data.items():
                 held = [p for p in pairs if fold_of(p, args.folds) == fold]
                 for row in predict(model, held):
@@ -374,9 +394,13 @@ def export(model, target: Path) -> Path:  # type: ignore[no-untyped-def]
     return target / "model.onnx"
 
 
+def learnable(pairs: list[LabeledPair], args: argparse.Namespace) -> list[LabeledPair]:
+    return pairs if args.keep_twins else informative(pairs)
+
+
 def cmd_fit(args: argparse.Namespace) -> None:
     data = datasets(Path(args.data))
-    pairs = [p for name in args.datasets for p in data[name]]
+    pairs = [p for name in args.datasets for p in learnable(data[name], args)]
     rng = random.Random(0)
     model = train(examples(pairs, rng) + sentence_flips(pairs, rng, args.flips), args.epochs, seed=0, lr=args.lr, init=args.init)
     path = export(model, ROOT / "agent" / "data" / "verifier")
@@ -412,6 +436,9 @@ def main() -> None:
     parser.add_argument("--only", type=int, nargs="+", help="run only these folds (cv), appending to oof.jsonl")
     parser.add_argument("--datasets", nargs="+", default=["scifact"])
     parser.add_argument("--init", help="start from this checkpoint (e.g. train/out/pretrained) instead of all-MiniLM-L6-v2")
+    parser.add_argument("--keep-twins", action="store_true",
+                        help="train on NOT_ENOUGH_INFO copies of labeled (claim, document) pairs too (the model shipped before 2026-12-02 did)")
+    parser.add_argument("--save-models", action="store_true", help="cv: keep each fold's model in --out/fold<N>")
     parser.add_argument("--docs", type=int, default=3000, help="arXiv abstracts that pretrain draws pairs from")
     args = parser.parse_args()
     {"pretrain": cmd_pretrain, "cv": cmd_cv, "tune": cmd_tune, "fit": cmd_fit}[args.command](args)
