@@ -159,21 +159,20 @@ def score(gold: list[str], predicted: list[str], p_supported: list[float] | None
     )
 
 
-def label_conflicts(pairs: list[LabeledPair]) -> dict[str, float]:
+def label_conflicts(pairs: list[LabeledPair]) -> tuple[int, int, float]:
     """Claim-paper pairs that a labeled file gives twice with different labels, and what that caps.
 
     A judge of (claim, abstract) answers identical inputs identically, so at most one label of such a
     group can be matched. Check-COVID repeats each NOT_ENOUGH_INFO claim word for word against the same
-    abstract as a SUPPORT or CONTRADICT claim: a third of its pairs. `accuracy_ceiling` is the best
-    accuracy any such judge can reach on the file.
+    abstract as a SUPPORT or CONTRADICT claim: a third of its pairs. Returns the groups with clashing
+    labels, the pairs in them, and the best accuracy any such judge can reach on the file.
     """
     groups: dict[tuple[str, int], list[str]] = {}
     for p in pairs:
         groups.setdefault((" ".join(p.claim.lower().split()), p.doc_id), []).append(p.label)
     clashing = [labels for labels in groups.values() if len(set(labels)) > 1]
     best = sum(max(labels.count(label) for label in set(labels)) for labels in groups.values())
-    return {"conflicting_groups": len(clashing), "conflicting_pairs": sum(len(labels) for labels in clashing),
-            "accuracy_ceiling": round(best / max(1, len(pairs)), 4)}
+    return len(clashing), sum(len(labels) for labels in clashing), round(best / max(1, len(pairs)), 4)
 
 
 def run(pairs: list[LabeledPair], judge: Judge, batch: int = 64, progress: Callable[[int], None] | None = None) -> tuple[Scores, list[Verdict], float]:
