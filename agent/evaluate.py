@@ -159,6 +159,11 @@ def score(gold: list[str], predicted: list[str], p_supported: list[float] | None
     )
 
 
+def pair_key(pair: LabeledPair) -> tuple[str, int]:
+    """What a judge of (claim, abstract) sees of a pair: the claim (case and spacing aside) and the paper."""
+    return " ".join(pair.claim.lower().split()), pair.doc_id
+
+
 def label_conflicts(pairs: list[LabeledPair]) -> tuple[int, int, float]:
     """Claim-paper pairs that a labeled file gives twice with different labels, and what that caps.
 
@@ -169,7 +174,7 @@ def label_conflicts(pairs: list[LabeledPair]) -> tuple[int, int, float]:
     """
     groups: dict[tuple[str, int], list[str]] = {}
     for p in pairs:
-        groups.setdefault((" ".join(p.claim.lower().split()), p.doc_id), []).append(p.label)
+        groups.setdefault(pair_key(p), []).append(p.label)
     clashing = [labels for labels in groups.values() if len(set(labels)) > 1]
     best = sum(max(labels.count(label) for label in set(labels)) for labels in groups.values())
     return len(clashing), sum(len(labels) for labels in clashing), round(best / max(1, len(pairs)), 4)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "train"))
 from verifier import feature_rows, fit_combiner, twin_keys  # noqa: E402
 
 from agent.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
-from agent.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
+from agent.evaluate import LABELS, LabeledPair, load_pairs, pair_key, score  # noqa: E402
 from agent.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, combine, overrule  # noqa: E402
 from agent.rationale import candidates  # noqa: E402
 
@@ -138,8 +138,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
     def learnable(n: str, i: int) -> bool:
         r = rows[n][i]
-        p = pairs[(n, r["claim_id"], r["doc_id"])]
-        return args.keep_twins or r["label"] != LABELS[2] or (p.claim.strip().lower(), p.doc_id) not in twins[n]
+        return args.keep_twins or r["label"] != LABELS[2] or pair_key(pairs[(n, r["claim_id"], r["doc_id"])]) not in twins[n]
 
     meta = json.loads(META.read_text())
     shipped = meta["stacker"]

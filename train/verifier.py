@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "train"))
 
 import perturb  # noqa: E402
 
-from agent.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED, LabeledPair, load_pairs  # noqa: E402
+from agent.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED, LabeledPair, load_pairs, pair_key  # noqa: E402
 from agent.nli import encode, tokenizer  # noqa: E402
 from agent.rationale import candidates, overlap_scores  # noqa: E402
 
@@ -64,13 +64,13 @@ def twin_keys(pairs: list[LabeledPair]) -> set[tuple[str, int]]:
     sees one input with two labels; learning from the NEI copy teaches "the gold rationale decides
     nothing" (its highest-overlap sentences become "neither" rows).
     """
-    return {(p.claim.strip().lower(), p.doc_id) for p in pairs if p.label != NOT_ENOUGH_INFO}
+    return {pair_key(p) for p in pairs if p.label != NOT_ENOUGH_INFO}
 
 
 def informative(pairs: list[LabeledPair]) -> list[LabeledPair]:
     """The pairs without a NOT_ENOUGH_INFO twin whose same claim and document carry a real label."""
     labeled = twin_keys(pairs)
-    return [p for p in pairs if p.label != NOT_ENOUGH_INFO or (p.claim.strip().lower(), p.doc_id) not in labeled]
+    return [p for p in pairs if p.label != NOT_ENOUGH_INFO or pair_key(p) not in labeled]
 
 
 def fold_of(pair: LabeledPair, folds: int) -> int:
@@ -395,6 +395,7 @@ def export(model, target: Path) -> Path:  # type: ignore[no-untyped-def]
 
 
 def learnable(pairs: list[LabeledPair], args: argparse.Namespace) -> list[LabeledPair]:
+    """The pairs a model is trained on: `informative` ones unless --keep-twins."""
     return pairs if args.keep_twins else informative(pairs)
 
 
@@ -437,7 +438,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["scifact"])
     parser.add_argument("--init", help="start from this checkpoint (e.g. train/out/pretrained) instead of all-MiniLM-L6-v2")
     parser.add_argument("--keep-twins", action="store_true",
-                        help="train on NOT_ENOUGH_INFO copies of labeled (claim, document) pairs too (the model shipped before 2026-12-02 did)")
+                        help="train on NOT_ENOUGH_INFO copies of labeled (claim, document) pairs too (models v1 and v2 were)")
     parser.add_argument("--save-models", action="store_true", help="cv: keep each fold's model in --out/fold<N>")
     parser.add_argument("--docs", type=int, default=3000, help="arXiv abstracts that pretrain draws pairs from")
     args = parser.parse_args()
