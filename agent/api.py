@@ -282,11 +282,9 @@ class SurveyAgent:
         pairs = load_pairs(Path(claims), Path(corpus))[:limit]
         before = self.llm.usage.cost_usd
         scores, _, seconds = run(pairs, make_judge(self.settings.verify_model, self.llm))
-        groups, clashing, ceiling = label_conflicts(pairs)
         return {"dataset": dataset, "judge": self.settings.verify_model, **scores.to_dict(),  # type: ignore[typeddict-item]
                 "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2), "seconds": round(seconds, 2),
-                "cost_usd": round(self.llm.usage.cost_usd - before, 6), "conflicting_groups": groups,
-                "conflicting_pairs": clashing, "accuracy_ceiling": ceiling}
+                "cost_usd": round(self.llm.usage.cost_usd - before, 6), **label_conflicts(pairs)}
 
     # asyncio callers: the blocking work runs in a worker thread; the agent is safe across threads.
     async def aingest(self, paths: Iterable[str | Path], **kwargs: Any) -> IngestReport:

@@ -17,6 +17,7 @@ from pathlib import Path
 from agent.calibration import ece, supported_probability
 from agent.errors import SurveyError
 from agent.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
+from agent.schema import LabelConflicts
 
 
 _DATASET_LABELS = {
@@ -164,20 +165,20 @@ def pair_key(pair: LabeledPair) -> tuple[str, int]:
     return " ".join(pair.claim.lower().split()), pair.doc_id
 
 
-def label_conflicts(pairs: list[LabeledPair]) -> tuple[int, int, float]:
+def label_conflicts(pairs: list[LabeledPair]) -> LabelConflicts:
     """Claim-paper pairs that a labeled file gives twice with different labels, and what that caps.
 
     A judge of (claim, abstract) answers identical inputs identically, so at most one label of such a
     group can be matched. Check-COVID repeats each NOT_ENOUGH_INFO claim word for word against the same
-    abstract as a SUPPORT or CONTRADICT claim: a third of its pairs. Returns the groups with clashing
-    labels, the pairs in them, and the best accuracy any such judge can reach on the file.
+    abstract as a SUPPORT or CONTRADICT claim: a third of its pairs.
     """
     groups: dict[tuple[str, int], list[str]] = {}
     for p in pairs:
         groups.setdefault(pair_key(p), []).append(p.label)
     clashing = [labels for labels in groups.values() if len(set(labels)) > 1]
     best = sum(max(labels.count(label) for label in set(labels)) for labels in groups.values())
-    return len(clashing), sum(len(labels) for labels in clashing), round(best / max(1, len(pairs)), 4)
+    return {"conflicting_groups": len(clashing), "conflicting_pairs": sum(len(labels) for labels in clashing),
+            "accuracy_ceiling": round(best / max(1, len(pairs)), 4)}
 
 
 def run(pairs: list[LabeledPair], judge: Judge, batch: int = 64, progress: Callable[[int], None] | None = None) -> tuple[Scores, list[Verdict], float]:

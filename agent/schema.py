@@ -90,6 +90,14 @@ class RemoveShape(TypedDict):
     papers_in_store: int
 
 
+class LabelConflicts(TypedDict):
+    """What a labeled file's repeated pairs cap (agent.evaluate.label_conflicts)."""
+
+    conflicting_groups: int  # claim-paper pairs the file labels more than once, differently
+    conflicting_pairs: int  # the pairs in those groups
+    accuracy_ceiling: float  # the best accuracy a judge of (claim, abstract) can reach on the file
+
+
 class EvalShape(TypedDict):
     """`survey eval --json`."""
 

@@ -87,7 +87,7 @@ def main() -> None:
         "warmup_seconds": round(load_seconds, 2),
         "candidates_per_pair": meta["k"],
         "check_covid_dev": quality(scores) if scores else None,
-        "label_conflicts": dict(zip(("conflicting_groups", "conflicting_pairs", "accuracy_ceiling"), label_conflicts(pairs))),
+        "label_conflicts": label_conflicts(pairs),
         "scifact_cv": meta.get("cv", {}).get("scifact"),
         "cascade": cascade(pairs[: args.cascade_pairs], judge, args.cascade_model) if args.cascade_pairs else None,
     }

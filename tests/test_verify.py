@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
+from agent.checks import quoted_in
 from agent.cli import app
 from agent.evaluate import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, clean_claim, load_pairs, score
+from agent.rationale import split_sentences
 from agent.repair import UNVERIFIED, Repairer
 from agent.verify import Verifier
 
@@ -304,8 +306,6 @@ def test_a_claim_cited_to_the_wrong_paper_names_the_one_that_supports_it(agent: 
 
 
 def test_a_claim_quoting_its_paper_is_supported_whatever_the_model_says(sample_store: Path) -> None:
-    from agent.checks import quoted_in
-
     sentences = ["We study long videos.", "Notably, our 34B model outperforms GPT-4V on the MVBench benchmark.", "Code is out."]
     assert quoted_in("notably our 34B model outperforms GPT-4V on the MVBench benchmark", sentences) == sentences[1]
     assert quoted_in("our 34B model outperforms GPT-4V on MVBench", sentences) is None  # a word left out: not a quote
@@ -313,8 +313,6 @@ def test_a_claim_quoting_its_paper_is_supported_whatever_the_model_says(sample_s
     assert quoted_in("We study long videos. Notably, our 34B model", sentences) == sentences[0]  # over two sentences
     with SurveyAgent(store=sample_store) as agent:
         abstract = agent.store.catalog.get("InfiniBench").abstract
-        from agent.rationale import split_sentences
-
         for sentence in split_sentences(abstract):
             if len(sentence.split()) >= 6:
                 verdict = agent.verify_claim(sentence, "InfiniBench")

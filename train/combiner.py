@@ -23,17 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "train"))
 
-from verifier import feature_rows, fit_combiner, twin_keys  # noqa: E402
+from verifier import feature_rows, fit_combiner, fold_of, informative  # noqa: E402
 
 from agent.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
-from agent.evaluate import LABELS, LabeledPair, load_pairs, pair_key, score  # noqa: E402
+from agent.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
 from agent.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, combine, overrule  # noqa: E402
 from agent.rationale import candidates  # noqa: E402
 
@@ -120,10 +119,6 @@ def evaluate(verdicts: list[Verdict], rows: list[dict]) -> dict:
             "f1": s.f1, "confusion": s.confusion}
 
 
-def doc_fold(row: dict, folds: int = 3) -> int:
-    return zlib.crc32(str(row["doc_id"]).encode()) % folds
-
-
 def cmd_tune(args: argparse.Namespace) -> None:
     """Fit combiners on several pools of out-of-sample scores; compare on the dev sets."""
     import numpy as np
@@ -133,12 +128,12 @@ def cmd_tune(args: argparse.Namespace) -> None:
     rows = {n: [json.loads(line) for line in (OUT / f"scores-{n}.jsonl").open()] for n in names}
     feats = {n: feature_rows(rows[n], pairs) for n in names}
     # Rows a combiner may be fit on: not the NOT_ENOUGH_INFO copies of labeled (claim, document) pairs
-    # (verifier.twin_keys), unless --keep-twins. Every row is still scored.
-    twins = {n: twin_keys([pairs[(n, r["claim_id"], r["doc_id"])] for r in rows[n]]) for n in names}
+    # (verifier.informative), unless --keep-twins. Every row is still scored.
+    kept = {n: {(p.claim_id, p.doc_id) for p in informative([pairs[(n, r["claim_id"], r["doc_id"])] for r in rows[n]])}
+            for n in names}
 
     def learnable(n: str, i: int) -> bool:
-        r = rows[n][i]
-        return args.keep_twins or r["label"] != LABELS[2] or pair_key(pairs[(n, r["claim_id"], r["doc_id"])]) not in twins[n]
+        return args.keep_twins or (rows[n][i]["claim_id"], rows[n][i]["doc_id"]) in kept[n]
 
     meta = json.loads(META.read_text())
     shipped = meta["stacker"]
@@ -158,9 +153,9 @@ def cmd_tune(args: argparse.Namespace) -> None:
             return combine(feats[n][0], candidates_[cname])
         out = np.zeros((len(rows[n]), 3))
         for k in range(3):
-            held = [i for i, r in enumerate(rows[n]) if doc_fold(r) == k]
+            held = [i for i, r in enumerate(rows[n]) if fold_of(r["doc_id"], 3) == k]
             fit = [(x, y) for m in parts for i, (x, y, r) in enumerate(zip(*feats[m], rows[m]))
-                   if doc_fold(r) != k and learnable(m, i)]
+                   if fold_of(r["doc_id"], 3) != k and learnable(m, i)]
             comb = {"features": FEATURES, **fit_combiner([x for x, _ in fit], [y for _, y in fit])}
             out[held] = combine([feats[n][0][i] for i in held], comb)
         return out
@@ -320,7 +315,7 @@ def main() -> None:
     parser.add_argument("--pools", nargs="*", default=["citint", "covid", "citint+covid"],
                         help="training pools the combiner is fit on, compared against the shipped one")
     parser.add_argument("--keep-twins", action="store_true",
-                        help="fit on NOT_ENOUGH_INFO copies of labeled (claim, document) pairs too (verifier.twin_keys)")
+                        help="fit on NOT_ENOUGH_INFO copies of labeled (claim, document) pairs too (verifier.informative)")
     parser.add_argument("--name", help="the model's name in meta.json (tune --write; default from the sets)")
     parser.add_argument("--write", action="store_true", help="write the --choose combiner to meta.json")
     parser.add_argument("--choose", default="citint+covid")

@@ -73,9 +73,9 @@ def informative(pairs: list[LabeledPair]) -> list[LabeledPair]:
     return [p for p in pairs if p.label != NOT_ENOUGH_INFO or pair_key(p) not in labeled]
 
 
-def fold_of(pair: LabeledPair, folds: int) -> int:
+def fold_of(doc_id: int, folds: int) -> int:
     # By document: claims written from one abstract (often a claim and its negation) share a fold.
-    return zlib.crc32(str(pair.doc_id).encode()) % folds
+    return zlib.crc32(str(doc_id).encode()) % folds
 
 
 def examples(pairs: list[LabeledPair], rng: random.Random, negatives: int = 2, short: int = 2) -> list[tuple[str, str, int]]:
@@ -236,7 +236,7 @@ def cmd_cv(args: argparse.Namespace) -> None:
     with (out / "oof.jsonl").open("a" if args.only else "w") as f:
         for fold in todo:
             rng = random.Random(fold)
-            train_pairs = [p for name in args.datasets for p in learnable(data[name], args) if fold_of(p, args.folds) != fold]
+            train_pairs = [p for name in args.datasets for p in learnable(data[name], args) if fold_of(p.doc_id, args.folds) != fold]
             t = time.time()
             print(f"fold {fold}: training on {len(train_pairs)} pairs", flush=True)
             rows = examples(train_pairs, rng) + sentence_flips(train_pairs, rng, args.flips)
@@ -244,7 +244,7 @@ def cmd_cv(args: argparse.Namespace) -> None:
             if args.save_models:  # fold models let combiner features be tried later without retraining
                 model.save_pretrained(str(out / f"fold{fold}"))
             for name, pairs in data.items():
-                held = [p for p in pairs if fold_of(p, args.folds) == fold]
+                held = [p for p in pairs if fold_of(p.doc_id, args.folds) == fold]
                 for row in predict(model, held):
                     f.write(json.dumps({"dataset": name, "fold": fold, **row}) + "\n")
             f.flush()
