@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agent import offline as _offline  # noqa: F401  (offline switches first, always)
+from agent.core import offline as _offline  # noqa: F401  (offline switches first, always)
 
 if TYPE_CHECKING:
     from agent.api import SurveyAgent, sample_papers
     from agent.ask import Answer
-    from agent.errors import ModelError, StoreDamaged, SurveyError
-    from agent.ingest import IngestReport
-    from agent.paper import Paper
-    from agent.search import SearchHit
-    from agent.settings import Settings
-    from agent.judges import Verdict
-    from agent.verify import VerificationReport
+    from agent.core.errors import ModelError, StoreDamaged, SurveyError
+    from agent.store.ingest import IngestReport
+    from agent.core.paper import Paper
+    from agent.store.search import SearchHit
+    from agent.core.settings import Settings
+    from agent.check.judges import Verdict
+    from agent.check.verify import VerificationReport
     from agent.api import verify_claim, verify_text
     from agent.survey.models import Survey
 
@@ -26,16 +26,16 @@ __all__ = ["SurveyAgent", "Settings", "Paper", "SearchHit", "Answer", "Verdict",
            "IngestReport", "SurveyError", "ModelError", "StoreDamaged", "verify_claim", "verify_text", "sample_papers"]
 _WHERE = {
     "SurveyAgent": "agent.api",
-    "Paper": "agent.paper",
-    "SearchHit": "agent.search",
-    "IngestReport": "agent.ingest",
-    "Settings": "agent.settings",
-    "SurveyError": "agent.errors",
-    "ModelError": "agent.errors",
-    "StoreDamaged": "agent.errors",
+    "Paper": "agent.core.paper",
+    "SearchHit": "agent.store.search",
+    "IngestReport": "agent.store.ingest",
+    "Settings": "agent.core.settings",
+    "SurveyError": "agent.core.errors",
+    "ModelError": "agent.core.errors",
+    "StoreDamaged": "agent.core.errors",
     "Answer": "agent.ask",
-    "Verdict": "agent.judges",
-    "VerificationReport": "agent.verify",
+    "Verdict": "agent.check.judges",
+    "VerificationReport": "agent.check.verify",
     "verify_claim": "agent.api",
     "sample_papers": "agent.api",
     "verify_text": "agent.api",

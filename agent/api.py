@@ -10,22 +10,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.ask import Answer, Asker, Conversation
-from agent.errors import SurveyError
-from agent.llm import LLMClient, OnToken
-from agent.ingest import IngestReport, Progress, ingest_paths
-from agent.paper import Paper
-from agent.search import SearchHit
-from agent.settings import Settings
+from agent.core.errors import SurveyError
+from agent.llm.client import LLMClient, OnToken
+from agent.store.ingest import IngestReport, Progress, ingest_paths
+from agent.core.paper import Paper
+from agent.store.search import SearchHit
+from agent.core.settings import Settings
 from agent.sources import FORMATS
-from agent.store import Store
+from agent.store.store import Store
 
 if TYPE_CHECKING:
     from agent.schema import EvalShape
-    from agent.doctor import DoctorReport
-    from agent.judges import Verdict
+    from agent.store.doctor import DoctorReport
+    from agent.check.judges import Verdict
     from agent.survey import Survey
     from agent.survey.writer import OnProgress
-    from agent.verify import VerificationReport, Verifier
+    from agent.check.verify import VerificationReport, Verifier
 
 
 def sample_papers() -> Path:
@@ -94,7 +94,7 @@ class SurveyAgent:
     def doctor(self, fix: bool = False) -> "DoctorReport":
         """Check catalog integrity and that keyword index and vectors match the catalog; with `fix`,
         restore a damaged catalog from its newest backup and rebuild what is derived from it."""
-        from agent.doctor import diagnose
+        from agent.store.doctor import diagnose
 
         return diagnose(self.store, fix)
 
@@ -181,7 +181,7 @@ class SurveyAgent:
 
         An unknown provider or a missing API key is a one-line error and the old model stays.
         """
-        from agent.llm import check_model
+        from agent.llm.client import check_model
 
         check_model(model, self.settings)
         with self._lock:
@@ -191,7 +191,7 @@ class SurveyAgent:
     @property
     def verifier(self) -> "Verifier":
         """Checks claims against the abstracts in this store (judge: SURVEY_VERIFY_MODEL)."""
-        from agent.verify import Verifier
+        from agent.check.verify import Verifier
 
         if self._verifier is None:
             with self._lock:
@@ -274,8 +274,8 @@ class SurveyAgent:
         balanced accuracy, the confusion matrix and pairs/s, as `survey eval --json` prints them, and
         the pairs the file labels twice differently (no judge can match both; `accuracy_ceiling`).
         """
-        from agent.evaluate import label_conflicts, load_pairs, run
-        from agent.judges import make_judge
+        from agent.check.evaluate import label_conflicts, load_pairs, run
+        from agent.check.judges import make_judge
 
         if limit is not None and limit < 1:
             raise SurveyError("--limit must be at least 1")

@@ -11,21 +11,21 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.check import gate
-from agent.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
-from agent.claims import cited_sentences
-from agent.errors import ModelError, SurveyError
+from agent.check.checker import gate
+from agent.core.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
+from agent.check.claims import cited_sentences
+from agent.core.errors import ModelError, SurveyError
 from agent.evidence import Evidence, addresses, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.injection import copies, is_instruction
-from agent.llm import Completion, LLMClient, Message, OnToken, Usage
-from agent.search import SearchHit
-from agent.settings import Settings
-from agent.store import Store
-from agent.templates import render
-from agent.text import clip
+from agent.llm.client import Completion, LLMClient, Message, OnToken, Usage
+from agent.store.search import SearchHit
+from agent.core.settings import Settings
+from agent.store.store import Store
+from agent.core.templates import render
+from agent.core.text import clip
 
 if TYPE_CHECKING:
-    from agent.verify import VerificationReport
+    from agent.check.verify import VerificationReport
 
 ABSTAIN_MARKER = "NOT IN STORE"
 ABSTENTION = "The papers in the store do not answer this question."
@@ -189,7 +189,7 @@ class Asker:
 
     def _verify(self, answer: Answer, known: dict[str, Evidence]) -> None:
         """Check every cited sentence against its abstract, then repair what fails (SURVEY_REPAIR)."""
-        from agent.check import Checker
+        from agent.check.checker import Checker
 
         started = time.perf_counter()
         checked = Checker(self.store, self.settings, self.llm).verify_and_repair(answer.answer)

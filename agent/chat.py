@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.api import SurveyAgent
 from agent.ask import Conversation
-from agent.errors import SurveyError
+from agent.core.errors import SurveyError
 from agent.render import Streamer, answer_markdown, show_answer
 from rich.markup import escape
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from agent import offline  # noqa: F401
-from agent.errors import SurveyError
-from agent.text import clip
+from agent.core import offline  # noqa: F401
+from agent.core.errors import SurveyError
+from agent.core.text import clip
 
 app = typer.Typer(
     help="Turn a pile of research papers into cited answers and verified surveys — offline by default.",
@@ -56,7 +56,7 @@ def ingest(
     """Add papers to the store: deduplicated, keyed, embedded and keyword-indexed."""
     from rich.markup import escape
 
-    from agent.ingest import display_path
+    from agent.store.ingest import display_path
 
     agent = _agent(store, embedding_model="none" if keyword_only else None)
     err = _console(stderr=True)
@@ -363,7 +363,7 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the claim judge on a labeled benchmark: accuracy, macro-F1, supported-vs-not balanced accuracy, pairs/s."""
-    from agent.evaluate import LABELS
+    from agent.check.evaluate import LABELS
 
     if dataset not in DATASETS:
         raise SurveyError(f"unknown dataset {dataset!r}; use {' or '.join(DATASETS)}")
@@ -440,7 +440,7 @@ def _show_survey(survey: Any) -> None:
     for key, ok in cov.get("must_cite", {}).items():
         if not ok:
             out.print(f"[yellow]  --cite @{escape(key)} could not be covered with a verified sentence[/yellow]")
-    from agent.llm import Usage
+    from agent.llm.client import Usage
 
     out.print(f"[dim]{Usage(**survey.usage).summary()} · model {escape(survey.model)}[/dim]")
     caveat = survey.settings.get("judge_caveat")

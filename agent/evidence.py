@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.injection import instructions_in, is_instruction
-from agent.rationale import split_sentences, stems
-from agent.search import SearchHit
-from agent.templates import render
+from agent.check.rationale import split_sentences, stems
+from agent.store.search import SearchHit
+from agent.core.templates import render
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
-    from agent.settings import Settings
-    from agent.store import Store
+    from agent.llm.client import LLMClient
+    from agent.core.settings import Settings
+    from agent.store.store import Store
 
 
 @dataclass
@@ -60,7 +60,7 @@ _ASKING = stems("what which who whom whose when where why how many much does do 
 def names_in(question: str) -> list[str]:
     """What a question names: the verifier's name-like terms (AlphaGo, BERT, GPT-4), and capitalized words
     not at the start of a sentence (Kingma)."""
-    from agent.checks import names
+    from agent.check.rules import names
 
     found = sorted(names(question))
     found += [m.group(1) for m in re.finditer(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{2,})\b", question.strip())]

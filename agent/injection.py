@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.rationale import split_sentences
+from agent.check.rationale import split_sentences
 
 _ASSISTANT = r"(?:assistant|chatbot|chat ?bot|ai|a\.i\.|language model|llm|gpt|model)"
 _PATTERNS = [

@@ -28,7 +28,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
-from agent.errors import SurveyError
+from agent.core.errors import SurveyError
 
 if TYPE_CHECKING:
     from agent.api import SurveyAgent
@@ -87,7 +87,7 @@ class Tools:
         return {**paper.to_dict(), "bibtex": self.agent.bibtex([paper.key])}
 
     def ingest(self, paths: list[str], format: str | None = None, progress: Report | None = None) -> dict[str, Any]:
-        from agent.ingest import expand
+        from agent.store.ingest import expand
 
         if not paths:
             raise SurveyError("no paths given; pass files or folders to read papers from")

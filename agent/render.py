@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agent.ask import Answer
-from agent.paper import scrub
-from agent.text import clip
+from agent.core.paper import scrub
+from agent.core.text import clip
 
 # On top of what ingest already scrubs (agent.paper.scrub): whitespace controls that move the cursor.
 _CURSOR = str.maketrans("", "", "\r\x0b\x0c")

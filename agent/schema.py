@@ -17,7 +17,7 @@ from typing import Any
 
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
-from agent.judges import Verdict
+from agent.check.judges import Verdict
 
 
 class RejectionShape(TypedDict):
@@ -157,8 +157,8 @@ def _schemas() -> dict[str, dict[str, Any]]:
     from pydantic import TypeAdapter
 
     from agent.ask import Answer
-    from agent.paper import Paper
-    from agent.search import SearchHit
+    from agent.core.paper import Paper
+    from agent.store.search import SearchHit
     from agent.survey.models import Survey
 
     def schema(shape: Any, title: str, **namespace: Any) -> dict[str, Any]:

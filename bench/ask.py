@@ -59,7 +59,7 @@ def main() -> None:
 
     agent = SurveyAgent(store=args.store, model="local", local_model_path=args.model_path, llm_cache=False)
     agent.ingest([sample_papers()])  # no-op after the first run
-    from agent.local_llm import local_server
+    from agent.llm.local import local_server
 
     started = time.perf_counter()
     local_server(agent.settings)

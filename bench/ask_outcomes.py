@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.api import SurveyAgent, sample_papers  # noqa: E402
-from agent.errors import ModelError  # noqa: E402
+from agent.core.errors import ModelError  # noqa: E402
 
 ANSWERED_BY_THE_STORE = [
     "How long are the videos in InfiniBench on average?",

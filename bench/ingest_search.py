@@ -272,8 +272,8 @@ def parse_only_seconds(corpus: Path) -> float:
 def worker_dense(spec: dict[str, Any]) -> dict[str, Any]:
     """Dense ingest of spec["corpus"] into a fresh store, then the raw model on the same texts."""
     from agent.api import SurveyAgent
-    from agent.chunking import chunk_paper
-    from agent.embeddings import LocalMiniLM
+    from agent.store.chunking import chunk_paper
+    from agent.store.embeddings import LocalMiniLM
     from agent.sources import parse_file
 
     corpus = Path(spec["corpus"])
@@ -360,7 +360,7 @@ def check_cache(embedder: Any, texts: list[str], vectors: np.ndarray, what: str)
 def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
     """A search store from cached vectors: catalog ingest, cached vectors into Chroma, keyword index."""
     from agent.api import SurveyAgent
-    from agent.ingest import ingest_paths
+    from agent.store.ingest import ingest_paths
     from agent.sources import parse_file
 
     corpus, timers = Path(spec["corpus"]), Timers()
@@ -527,7 +527,7 @@ def bench_keyword(size: int | None, work: Path) -> dict[str, Any]:
 
 def search_store(n: int, work: Path, args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """A built search store of the first n papers: reused from --store-dir if complete, else built."""
-    from agent.embeddings import LocalMiniLM
+    from agent.store.embeddings import LocalMiniLM
 
     root = args.store_dir or work
     store = root / f"search-{n}-{LocalMiniLM.name}"
@@ -545,7 +545,7 @@ def search_store(n: int, work: Path, args: argparse.Namespace) -> tuple[Path, di
 
 
 def bench_search(sizes: list[int], work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    from agent.embeddings import LocalMiniLM
+    from agent.store.embeddings import LocalMiniLM
 
     cache = VectorCache(args.cache, LocalMiniLM.name)
     results = []
@@ -717,7 +717,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(WORKERS[args.worker](json.loads(args.spec))))
         return
 
-    from agent.settings import Settings
+    from agent.core.settings import Settings
 
     settings = Settings()
     results: dict[str, Any] = {

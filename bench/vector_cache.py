@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="stop after this many papers")
     args = parser.parse_args()
 
-    from agent.embeddings import LocalMiniLM
+    from agent.store.embeddings import LocalMiniLM
 
     embedder = LocalMiniLM(Path.home() / ".cache" / "survey-agent")
     cache = VectorCache(args.cache, embedder.name)

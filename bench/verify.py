@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.evaluate import label_conflicts, load_pairs, run  # noqa: E402
-from agent.judges import TrainedJudge  # noqa: E402
-from agent.nli import NLIModel  # noqa: E402
+from agent.check.evaluate import label_conflicts, load_pairs, run  # noqa: E402
+from agent.check.judges import TrainedJudge  # noqa: E402
+from agent.check.nli import NLIModel  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "check-covid"
 
@@ -39,9 +39,9 @@ def quality(scores) -> dict:  # type: ignore[no-untyped-def]
 
 def cascade(pairs: list, judge: TrainedJudge, model: str) -> dict:
     """The cascade on `pairs` (one untimed pair first: it starts the embedded server), beside the encoder."""
-    from agent.cascade import CascadeJudge
-    from agent.llm import LLMClient
-    from agent.settings import Settings
+    from agent.check.cascade import CascadeJudge
+    from agent.llm.client import LLMClient
+    from agent.core.settings import Settings
 
     with tempfile.TemporaryDirectory() as cache:
         llm = LLMClient(Settings(cache_dir=Path(cache), llm_cache=False))

@@ -22,7 +22,7 @@ from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from agent import offline  # noqa: F401  (litellm must not fetch its price map: switches first)
+from agent.core import offline  # noqa: F401  (litellm must not fetch its price map: switches first)
 
 import litellm
 from litellm import CustomLLM

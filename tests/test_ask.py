@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
 from agent.ask import ABSTENTION, UNCITED, Conversation
-from agent.citations import normalize, parse_keys
-from agent.claims import cited_sentences
+from agent.core.citations import normalize, parse_keys
+from agent.check.claims import cited_sentences
 from agent.cli import app
-from agent.errors import EmptyStoreError, SurveyError
+from agent.core.errors import EmptyStoreError, SurveyError
 
 LAUNCHER = Path(__file__).with_name("fake_survey.py")  # `survey` with the fake model registered
 
@@ -49,7 +49,7 @@ def test_generated_text_splits_like_the_verifier(draft: str, expected: list) -> 
 
 
 def test_gate_keeps_et_al_sentences_whole() -> None:
-    from agent.check import gate
+    from agent.check.checker import gate
 
     gated = gate("Smith et al. 2024 report 76-minute videos [@a]. Invented [@zzz].", ["a"])
     assert gated.text.startswith("Smith et al. 2024 report 76-minute videos [@a].")
@@ -251,7 +251,7 @@ def test_a_missing_api_key_is_one_line_and_json_stays_json(sample_store: Path, t
 
 
 def test_clip_cuts_at_word_boundaries_never_inside_a_number() -> None:
-    from agent.text import clip
+    from agent.core.text import clip
 
     assert clip("The Transformer reaches a BLEU score of 41.8 on WMT 2014", 45) == "The Transformer reaches a BLEU score of 41.8…"
     assert clip("The Transformer reaches a BLEU score of 41.8 on WMT 2014", 42) == "The Transformer reaches a BLEU score of…"

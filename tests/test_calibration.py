@@ -11,14 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
-from agent.calibration import calibrate, ece, fit_temperature, supported_probability
-from agent.cascade import CascadeJudge, yes_probability
+from agent.check.calibration import calibrate, ece, fit_temperature, supported_probability
+from agent.check.cascade import CascadeJudge, yes_probability
 from agent.cli import app
-from agent.evaluate import NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, score
-from agent.judges import CONTRADICTED, Case, TrainedJudge, Verdict
-from agent.nli import MODEL_DIR, NLIModel
-from agent.repair import UNVERIFIED, Repairer
-from agent.verify import Verifier
+from agent.check.evaluate import NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, score
+from agent.check.judges import CONTRADICTED, Case, TrainedJudge, Verdict
+from agent.check.nli import MODEL_DIR, NLIModel
+from agent.check.repair import UNVERIFIED, Repairer
+from agent.check.verify import Verifier
 
 SAMPLE = Path(__file__).with_name("calibration_sample.jsonl")
 
@@ -115,7 +115,7 @@ def test_cascade_asks_the_llm_only_for_uncertain_pairs(tmp_path: Path, llm_setti
 
 def test_cascade_is_a_setting(tmp_path: Path, llm_settings: dict, fake) -> None:
     with SurveyAgent(store=tmp_path / "store", **{**llm_settings, "verify_model": "cascade:fake/rules"}) as agent:
-        from agent.judges import make_judge
+        from agent.check.judges import make_judge
 
         judge = make_judge(agent.settings.verify_model, agent.llm)
     assert isinstance(judge, CascadeJudge) and judge.model == "fake/rules" and judge.name.startswith("cascade:")

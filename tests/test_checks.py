@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent import checks
+from agent.check import rules as checks
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_a_number_the_paper_states_differently_is_a_conflict(claim: str, conflic
 
 
 def test_overrule_marks_a_conflicting_number_contradicted() -> None:
-    from agent.judges import CONTRADICTED, NOT_ENOUGH_INFO, Case, Verdict, overrule
+    from agent.check.judges import CONTRADICTED, NOT_ENOUGH_INFO, Case, Verdict, overrule
 
     case = Case("X reaches a top-1 accuracy of 85.1% on ImageNet.", "x", "X", PAPER.split(". "))
     verdict = overrule(Verdict(case.claim, "x", NOT_ENOUGH_INFO, 0.6), case)

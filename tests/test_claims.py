@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.claims import Claim, split_claims
+from agent.check.claims import Claim, split_claims
 
 
 def only(markdown: str, known_keys: set[str] | None = None) -> Claim:
@@ -230,7 +230,7 @@ def test_leading_citation_with_reporting_verb_is_judged_on_the_finding() -> None
 
 def test_a_cited_full_stop_ends_a_sentence_before_a_lower_case_name() -> None:
     """"... [@u]. m3P proposes ..." is two claims: names such as m3P, iPhone or word2vec start lower-case."""
-    from agent.claims import cited_sentences
+    from agent.check.claims import cited_sentences
 
     found = cited_sentences("A unified model uses curriculum learning [@u]. m3P proposes a prompt framework [@m].")
     assert [(s.text, s.keys) for s in found] == [

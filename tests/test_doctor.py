@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from agent.api import SurveyAgent
-from agent.catalog import backups, check_integrity
-from agent.errors import StoreDamaged
-from agent.vectors import VectorIndex, collection_name
+from agent.store.catalog import backups, check_integrity
+from agent.core.errors import StoreDamaged
+from agent.store.vectors import VectorIndex, collection_name
 from conftest import abstract, run_cli, write_listing
 
 TOPICS = ["graphs", "vision", "speech", "robots"]
@@ -290,7 +290,7 @@ def test_concurrent_ingests_split_the_work(tmp_path: Path) -> None:
 def test_processes_opening_a_new_store_at_once_never_see_a_half_made_schema(tmp_path: Path) -> None:
     # Two ingests started together once failed: one process found `papers` made but not yet `meta`
     # (the tables were created one statement at a time). Seen about once in 90 process starts before.
-    code = "import sys; from pathlib import Path; from agent.catalog import Catalog; Catalog(Path(sys.argv[1])).count()"
+    code = "import sys; from pathlib import Path; from agent.store.catalog import Catalog; Catalog(Path(sys.argv[1])).count()"
     for n in range(20):
         path = tmp_path / f"store{n}" / "catalog.sqlite"
         processes = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True)

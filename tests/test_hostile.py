@@ -12,7 +12,7 @@ import pytest
 
 from agent.api import SurveyAgent
 from agent.ask import ModelFault
-from agent.check import gate
+from agent.check.checker import gate
 from agent.injection import is_instruction
 from agent.render import printable, show_answer
 from conftest import abstract, run_cli, write_listing

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import SurveyError
-from agent.llm import LLMClient
-from agent.settings import Settings
+from agent.core.errors import SurveyError
+from agent.llm.client import LLMClient
+from agent.core.settings import Settings
 from fake_llm import auth_error, rate_limit
 
 MESSAGES = [{"role": "user", "content": "Say something about [@A]."}]
@@ -116,7 +116,7 @@ def test_a_missing_api_key_is_one_line_naming_the_variable(tmp_path: Path, monke
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_empty_reply_is_an_error_and_never_cached(tmp_path: Path, fake, stream: bool) -> None:
     """Issue: an empty completion read as "the store does not answer" and came back from the cache."""
-    from agent.llm import EmptyReply
+    from agent.llm.client import EmptyReply
 
     fake.script += ["", "the real reply [@A]."]
     llm = client(tmp_path)
@@ -129,7 +129,7 @@ def test_an_empty_reply_is_an_error_and_never_cached(tmp_path: Path, fake, strea
 
 
 def test_an_empty_reply_cached_by_an_older_version_is_asked_again(tmp_path: Path, fake) -> None:
-    from agent.llm import ResponseCache, Usage
+    from agent.llm.client import ResponseCache, Usage
 
     llm = client(tmp_path)
     messages = [{"role": "user", "content": "q"}]
@@ -152,7 +152,7 @@ def test_a_reply_without_choices_is_a_one_line_error(tmp_path: Path, fake) -> No
 
 def test_a_remote_model_without_a_price_is_not_reported_as_free(tmp_path: Path, fake) -> None:
     """Issue: the usage line said "local, $0" for a remote model."""
-    from agent.llm import Usage
+    from agent.llm.client import Usage
 
     fake.script += ["one two"]
     llm = client(tmp_path)
@@ -164,8 +164,8 @@ def test_a_remote_model_without_a_price_is_not_reported_as_free(tmp_path: Path, 
 
 
 def test_steps_with_a_fallback_get_an_empty_uncached_reply(tmp_path: Path, fake) -> None:
-    from agent.llm import EmptyReply, LLMClient
-    from agent.settings import Settings
+    from agent.llm.client import EmptyReply, LLMClient
+    from agent.core.settings import Settings
 
     client = LLMClient(Settings(model="fake/rules", cache_dir=tmp_path / "cache", llm_retry_wait=0.01))
     fake.script += ["", ""]

@@ -12,10 +12,10 @@ import pytest
 from agent.ask import ModelFault
 
 from agent.api import SurveyAgent
-from agent.citations import parse_keys
-from agent.errors import SurveyError
-from agent.local_llm import PartedModel, assemble, model_file
-from agent.settings import Settings
+from agent.core.citations import parse_keys
+from agent.core.errors import SurveyError
+from agent.llm.local import PartedModel, assemble, model_file
+from agent.core.settings import Settings
 
 
 def _parts(tmp_path: Path, blobs: list[bytes], prefix: str) -> None:

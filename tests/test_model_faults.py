@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import ModelError
-from agent.llm import EmptyReply, LLMClient
-from agent.settings import Settings
+from agent.core.errors import ModelError
+from agent.llm.client import EmptyReply, LLMClient
+from agent.core.settings import Settings
 from fake_server import REPLY, FakeServer
 
 MESSAGES = [{"role": "user", "content": "What do long video benchmarks measure?"}]
@@ -59,7 +59,7 @@ def test_a_rate_limit_waits_as_long_as_retry_after_says(tmp_path: Path) -> None:
 
 
 def test_a_retry_after_beyond_the_cap_is_not_waited_out_forever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("agent.llm.MAX_RETRY_AFTER", 0.5)  # the real cap is 60 s
+    monkeypatch.setattr("agent.llm.client.MAX_RETRY_AFTER", 0.5)  # the real cap is 60 s
     with FakeServer(["429"], retry_after=3600) as server:
         started = time.monotonic()
         with pytest.raises(ModelError, match="failed after 2 attempts"):

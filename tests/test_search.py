@@ -13,8 +13,8 @@ import chromadb
 import pytest
 
 from agent.api import SurveyAgent
-from agent.errors import EmptyStoreError, SurveyError
-from agent.vectors import collection_name
+from agent.core.errors import EmptyStoreError, SurveyError
+from agent.store.vectors import collection_name
 from conftest import SEED_000, abstract
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import agent
-from agent.chunking import chunk_paper
-from agent.keys import VALID_KEY, assign_key, base_key
-from agent.paper import Paper
+from agent.store.chunking import chunk_paper
+from agent.store.keys import VALID_KEY, assign_key, base_key
+from agent.core.paper import Paper
 from agent.sources import Parsed, SourceError, parse_file
 
 SAMPLE_DIR = Path(agent.__file__).resolve().parent / "data" / "sample"

@@ -14,8 +14,8 @@ import chromadb
 import pytest
 
 from agent.api import SurveyAgent
-from agent.errors import SurveyError
-from agent.vectors import collection_name
+from agent.core.errors import SurveyError
+from agent.store.vectors import collection_name
 from conftest import SAMPLE, SEED_000, SEED_001, SEED_002, abstract, cli_json, run_cli, write_listing
 
 

@@ -15,8 +15,8 @@ import pytest
 
 import fake_llm
 from agent.api import SurveyAgent
-from agent.citations import parse_keys
-from agent.errors import SurveyError
+from agent.core.citations import parse_keys
+from agent.core.errors import SurveyError
 from agent.survey import Survey
 
 TOPIC = "long video understanding benchmarks"

@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
-from agent.checks import quoted_in
+from agent.check.rules import quoted_in
 from agent.cli import app
-from agent.evaluate import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, clean_claim, load_pairs, score
-from agent.rationale import split_sentences
-from agent.repair import UNVERIFIED, Repairer
-from agent.verify import Verifier
+from agent.check.evaluate import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, clean_claim, load_pairs, score
+from agent.check.rationale import split_sentences
+from agent.check.repair import UNVERIFIED, Repairer
+from agent.check.verify import Verifier
 
 
 

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT / "train"))
 
 from verifier import feature_rows, fit_combiner, fold_of, informative  # noqa: E402
 
-from agent.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
-from agent.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
-from agent.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, combine, overrule  # noqa: E402
-from agent.rationale import candidates  # noqa: E402
+from agent.check.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
+from agent.check.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
+from agent.check.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, combine, overrule  # noqa: E402
+from agent.check.rationale import candidates  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "train" / "out"
@@ -78,7 +78,7 @@ def cmd_from_oof(args: argparse.Namespace) -> None:
 
 def cmd_score(args: argparse.Namespace) -> None:
     """The shipped ONNX encoder's probabilities for every candidate sentence of every pair."""
-    from agent.nli import NLIModel
+    from agent.check.nli import NLIModel
 
     model = NLIModel()
     k = model.meta["k"]
@@ -246,11 +246,11 @@ def cmd_cascade(args: argparse.Namespace) -> None:
     import tempfile
     import time
 
-    from agent.cascade import CascadeJudge, yes_probability
-    from agent.judges import TrainedJudge
-    from agent.llm import LLMClient
-    from agent.settings import Settings
-    from agent.templates import render
+    from agent.check.cascade import CascadeJudge, yes_probability
+    from agent.check.judges import TrainedJudge
+    from agent.llm.client import LLMClient
+    from agent.core.settings import Settings
+    from agent.core.templates import render
 
     n = args.on
     pairs = {(n, p.claim_id, p.doc_id): p for p in load(n)}

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "train"))
 
 import perturb  # noqa: E402
 
-from agent.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED, LabeledPair, load_pairs, pair_key  # noqa: E402
-from agent.nli import encode, tokenizer  # noqa: E402
-from agent.rationale import candidates, overlap_scores  # noqa: E402
+from agent.check.evaluate import LABELS, NOT_ENOUGH_INFO, SUPPORTED, LabeledPair, load_pairs, pair_key  # noqa: E402
+from agent.check.nli import encode, tokenizer  # noqa: E402
+from agent.check.rationale import candidates, overlap_scores  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "train" / "out"
@@ -261,7 +261,7 @@ def feature_rows(rows: list[dict], pairs: dict) -> tuple[list[list[float]], list
     """Combiner inputs and gold label indices for out-of-fold rows (features as agent.judges computes them)."""
     import numpy as np
 
-    from agent.judges import Case, features
+    from agent.check.judges import Case, features
 
     xs, ys = [], []
     for row in rows:
@@ -295,7 +295,7 @@ def fit_combiner(xs: list[list[float]], ys: list[int], l2: float = 1e-2, steps: 
 
 
 def predict_labels(xs: list[list[float]], combiner: dict, rows: list[dict], pairs: dict, enforce: str) -> list[str]:
-    from agent.judges import Case, Verdict, combine, overrule
+    from agent.check.judges import Case, Verdict, combine, overrule
 
     out = []
     for row, probs in zip(rows, combine(xs, combiner)):
@@ -308,8 +308,8 @@ def predict_labels(xs: list[list[float]], combiner: dict, rows: list[dict], pair
 
 def cmd_tune(args: argparse.Namespace) -> None:
     """Fit the combiner on out-of-fold predictions, score it by nested CV, write meta.json."""
-    from agent.evaluate import score
-    from agent.judges import FEATURES
+    from agent.check.evaluate import score
+    from agent.check.judges import FEATURES
 
     data = datasets(Path(args.data))
     pairs = {(name, p.claim_id, p.doc_id): p for name, ps in data.items() for p in ps}

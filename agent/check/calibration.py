@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from agent.judges import Verdict
+    from agent.check.judges import Verdict
 
 
 def ece(probabilities: list[float], outcomes: list[bool], bins: int = 10) -> float:
@@ -73,7 +73,7 @@ def supported_probability(verdict: "Verdict") -> float:
     A verdict the checks overruled to another label keeps at most 1 - its new score; a judge without
     probabilities (an LLM's plain label) gives its score for a SUPPORTED verdict and 0 otherwise.
     """
-    from agent.judges import SUPPORTED, UNCERTAIN
+    from agent.check.judges import SUPPORTED, UNCERTAIN
 
     hopeful = verdict.label in (SUPPORTED, UNCERTAIN)
     if SUPPORTED in verdict.probabilities:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from agent.judges import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Verdict, overrule
-from agent.rationale import candidates
+from agent.check.judges import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Verdict, overrule
+from agent.check.rationale import candidates
 
 if TYPE_CHECKING:
-    from agent.judges import TrainedJudge
-    from agent.llm import LLMClient
+    from agent.check.judges import TrainedJudge
+    from agent.llm.client import LLMClient
 
 def yes_probability(top: list[tuple[str, float]]) -> float | None:
     """P(Yes) / (P(Yes) + P(No)) from one token's top (token, log-probability) pairs; None when neither is there."""
@@ -48,7 +48,7 @@ class CascadeJudge:
         return verdicts
 
     def _ask(self, case: Case, verdict: Verdict) -> Verdict:
-        from agent.templates import render
+        from agent.core.templates import render
 
         shown = [case.sentences[i] for i in candidates(case.claim, case.sentences, self.k)]
         prompt = render("verify_yesno", claim=case.claim, title=case.title, sentences=shown)

@@ -10,15 +10,15 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.citations import UNCITED, drop_keys, normalize, tidy_citation
-from agent.claims import cited_sentences
-from agent.text import clip
+from agent.core.citations import UNCITED, drop_keys, normalize, tidy_citation
+from agent.check.claims import cited_sentences
+from agent.core.text import clip
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
-    from agent.settings import Settings
-    from agent.store import Store
-    from agent.verify import ClaimCheck, VerificationReport, Verifier
+    from agent.llm.client import LLMClient
+    from agent.core.settings import Settings
+    from agent.store.store import Store
+    from agent.check.verify import ClaimCheck, VerificationReport, Verifier
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Checker:
 
     @property
     def verifier(self) -> "Verifier":
-        from agent.verify import Verifier
+        from agent.check.verify import Verifier
 
         if self._verifier is None:
             self._verifier = Verifier(self.store, self.settings, self.llm)
@@ -99,7 +99,7 @@ class Checker:
 
         `without` leaves repair modes out (a survey never re-cites a sentence to another paper).
         """
-        from agent.repair import Repairer, parse_modes
+        from agent.check.repair import Repairer, parse_modes
 
         report = self.verifier.verify_text(text)
         before = report.citation_recall
@@ -116,6 +116,6 @@ class Checker:
         return checked
 
     def _empty(self) -> Checked:
-        from agent.verify import VerificationReport
+        from agent.check.verify import VerificationReport
 
         return Checked("", VerificationReport([], self.settings.verify_model), [])

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
 
-from agent.citations import CITE_GROUP, CITE_KEY, CitedSentence, keys_in, parse_keys
+from agent.core.citations import CITE_GROUP, CITE_KEY, CitedSentence, keys_in, parse_keys
 
 # [1], [1, 3], [1-3], but not the link [1](url)
 _NUM = r"\[(\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*)\](?!\()"

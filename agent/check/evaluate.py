@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.calibration import ece, supported_probability
-from agent.errors import SurveyError
-from agent.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
+from agent.check.calibration import ece, supported_probability
+from agent.core.errors import SurveyError
+from agent.check.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
 from agent.schema import LabelConflicts
 
 

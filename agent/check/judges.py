@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from agent import checks
-from agent.calibration import calibrate, softmax
-from agent.rationale import candidates, overlap_scores, stems, top_k
+from agent.check import rules as checks
+from agent.check.calibration import calibrate, softmax
+from agent.check.rationale import candidates, overlap_scores, stems, top_k
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
-    from agent.nli import NLIModel
+    from agent.llm.client import LLMClient
+    from agent.check.nli import NLIModel
 
 
 # The verdict vocabulary, shared by judges, reports and benchmarks.
@@ -157,7 +157,7 @@ class TrainedJudge:
     """The shipped cross-encoder scores candidate sentences; a small combiner turns them into a verdict."""
 
     def __init__(self, model: "NLIModel | None" = None, support_threshold: float | None = None) -> None:
-        from agent.nli import NLIModel
+        from agent.check.nli import NLIModel
 
         self.model = model or NLIModel()
         # A wider margin than meta.json's (the cascade's: more pairs for its LLM), or None for meta.json's.
@@ -207,7 +207,7 @@ class LLMJudge:
         return [overrule(self._one(c), c) for c in cases]
 
     def _one(self, case: Case) -> Verdict:
-        from agent.templates import render
+        from agent.core.templates import render
 
         idx = candidates(case.claim, case.sentences, self.k)
         shown = [case.sentences[i] for i in idx]
@@ -250,7 +250,7 @@ def make_judge(model: str, llm: "LLMClient | None" = None) -> Judge:
     if llm is None:
         raise ValueError("an LLM judge needs an LLM client")
     if model == "cascade" or model.startswith("cascade:"):
-        from agent.cascade import CascadeJudge
+        from agent.check.cascade import CascadeJudge
 
         shared = _trained_judge()  # its ONNX session, with the cascade's own (wider) margin
         base = TrainedJudge(shared.model, shared.model.meta["stacker"].get("cascade_threshold"))

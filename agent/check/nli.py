@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from agent import offline  # onnxruntime's telemetry off before it is imported
-from agent.errors import SurveyError
+from agent.core import offline  # onnxruntime's telemetry off before it is imported
+from agent.core.errors import SurveyError
 
-MODEL_DIR = Path(__file__).parent / "data" / "verifier"
-TOKENIZER = Path(__file__).parent / "data" / "minilm" / "tokenizer.json"
+MODEL_DIR = Path(__file__).parents[1] / "data" / "verifier"
+TOKENIZER = Path(__file__).parents[1] / "data" / "minilm" / "tokenizer.json"
 MAX_TOKENS = 128
 
 

@@ -15,20 +15,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agent.citations import CITE_GROUP
-from agent.citations import with_citation as _cite
-from agent.judges import Case, Verdict
-from agent.verify import ClaimCheck, VerificationReport, Verifier
+from agent.core.citations import CITE_GROUP
+from agent.core.citations import with_citation as _cite
+from agent.check.judges import Case, Verdict
+from agent.check.verify import ClaimCheck, VerificationReport, Verifier
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
+    from agent.llm.client import LLMClient
 
 MODES = ("drop", "recite", "rewrite", "remove", "flag")
 UNVERIFIED = "[unverified]"
 
 
 def parse_modes(value: str) -> list[str]:
-    from agent.errors import SurveyError
+    from agent.core.errors import SurveyError
 
     modes = [m.strip() for m in value.split(",") if m.strip()]
     bad = [m for m in modes if m not in MODES]
@@ -107,7 +107,7 @@ class Repairer:
 
     def _rewrite(self, check: ClaimCheck) -> tuple[str, Verdict] | None:
         """The model restates the claim from its best evidence sentence; None unless the result verifies."""
-        from agent.templates import render
+        from agent.core.templates import render
 
         with_evidence = [v for v in check.verdicts if v.evidence]
         if self.llm is None or not with_evidence:

@@ -16,17 +16,17 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.citations import UNCITED
-from agent.claims import Claim, split_claims
-from agent.errors import SurveyError
-from agent.judges import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict, make_judge
-from agent.paper import normalize_title
-from agent.rationale import split_sentences
+from agent.core.citations import UNCITED
+from agent.check.claims import Claim, split_claims
+from agent.core.errors import SurveyError
+from agent.check.judges import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict, make_judge
+from agent.core.paper import normalize_title
+from agent.check.rationale import split_sentences
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
-    from agent.settings import Settings
-    from agent.store import Store
+    from agent.llm.client import LLMClient
+    from agent.core.settings import Settings
+    from agent.store.store import Store
 
 
 @dataclass

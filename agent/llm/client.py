@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent import offline  # noqa: F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
-from agent.errors import ModelError, SurveyError
-from agent.settings import Settings
+from agent.core import offline  # noqa: F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
+from agent.core.errors import ModelError, SurveyError
+from agent.core.settings import Settings
 
 Message = dict[str, str]
 OnToken = Callable[[str], None]
@@ -167,7 +167,7 @@ class LLMClient:
     def _route(self, model: str) -> tuple[str, dict[str, Any]]:
         """litellm model string and connection arguments for a settings model name."""
         if model == "local":
-            from agent.local_llm import local_server
+            from agent.llm.local import local_server
 
             server = local_server(self.settings)
             return "openai/local", {"api_base": server.api_base, "api_key": "sk-local-no-key"}

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import SurveyError
-from agent.settings import Settings
+from agent.core.errors import SurveyError
+from agent.core.settings import Settings
 
 INSTALL_HINT = (
     "install the embedded model with `pip install 'survey-agent[local]'` (from a checkout: pip install '.[local]'), "

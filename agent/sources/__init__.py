@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.paper import Paper
+from agent.core.paper import Paper
 
 FORMATS = ("listing", "jsonl", "bibtex", "pdf")
 

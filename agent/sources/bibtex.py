@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agent.paper import Paper, clean, normalize_arxiv, normalize_doi, scrub, visible
+from agent.core.paper import Paper, clean, normalize_arxiv, normalize_doi, scrub, visible
 from agent.sources import MAX_FIELD_CHARS, Parsed, Rejection
 
 _NOT_PAPERS = {"string", "preamble", "comment"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agent.paper import Paper, clean, visible
+from agent.core.paper import Paper, clean, visible
 from agent.sources import MAX_FIELD_CHARS, Parsed, Rejection
 
 # Whole lines that are page chrome, not papers.

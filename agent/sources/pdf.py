@@ -7,7 +7,7 @@ import logging
 import re
 from pathlib import Path
 
-from agent.paper import Paper, arxiv_year, clean, normalize_arxiv, normalize_doi, scrub, visible
+from agent.core.paper import Paper, arxiv_year, clean, normalize_arxiv, normalize_doi, scrub, visible
 from agent.sources import Parsed, Rejection, SourceError
 
 _ABSTRACT_HEAD = re.compile(r"^\s*(abstract|summary)\s*[:.\-—]?\s*(.*)$", re.I)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.paper import Paper
+from agent.core.paper import Paper
 
 # A heading line in extracted PDF text: "2 Related Work", "3.1. Method", "IV. Results", "Introduction",
 # "REFERENCES". Strict on purpose: a numbered reference ("1. A. M. Turing. Computing ...") or a body line

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.catalog import Catalog, backups, check_integrity
-from agent.embeddings import embedder_name
-from agent.errors import SurveyError
-from agent.store import Store
-from agent.vectors import VectorsUnavailable
+from agent.store.catalog import Catalog, backups, check_integrity
+from agent.store.embeddings import embedder_name
+from agent.core.errors import SurveyError
+from agent.store.store import Store
+from agent.store.vectors import VectorsUnavailable
 
 if TYPE_CHECKING:
     from agent.schema import DoctorShape

@@ -11,8 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from agent import offline  # noqa: F401  (offline switches before chromadb/litellm load)
-from agent.errors import SurveyError
+from agent.core import offline  # noqa: F401  (offline switches before chromadb/litellm load)
+from agent.core.errors import SurveyError
 
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 _TOKENIZER_FILES = ("config.json", "special_tokens_map.json", "tokenizer_config.json", "tokenizer.json", "vocab.txt")

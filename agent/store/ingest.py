@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.catalog import Catalog
-from agent.chunking import chunk_paper
-from agent.keys import assign_key
-from agent.paper import Paper
+from agent.store.catalog import Catalog
+from agent.store.chunking import chunk_paper
+from agent.store.keys import assign_key
+from agent.core.paper import Paper
 from agent.sources import Rejection, SourceError, parse_file
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from agent.paper import Paper, ascii_fold, fold
+from agent.core.paper import Paper, ascii_fold, fold
 
 _STOP = {
     "a", "an", "the", "of", "on", "in", "for", "to", "and", "or", "with", "via", "by", "from", "at", "is",

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from agent.catalog import Catalog, backups
-from agent.embeddings import Embedder, embedder_name, make_embedder
-from agent.errors import EmptyStoreError, StoreDamaged, SurveyError
-from agent.ingest import Progress
-from agent.keyword import KeywordIndex, KeywordIndexDamaged
-from agent.search import SearchHit, fuse, papers_in_order, snippet
-from agent.settings import Settings
-from agent.vectors import VectorsUnavailable
+from agent.store.catalog import Catalog, backups
+from agent.store.embeddings import Embedder, embedder_name, make_embedder
+from agent.core.errors import EmptyStoreError, StoreDamaged, SurveyError
+from agent.store.ingest import Progress
+from agent.store.keyword import KeywordIndex, KeywordIndexDamaged
+from agent.store.search import SearchHit, fuse, papers_in_order, snippet
+from agent.core.settings import Settings
+from agent.store.vectors import VectorsUnavailable
 
 FIX_HINT = "run `survey doctor --fix` (or `survey ingest` again)"
 
@@ -65,7 +65,7 @@ class Store:
     @property
     def vectors(self):  # type: ignore[no-untyped-def]
         if self._vectors is None and self.embedder is not None:
-            from agent.vectors import VectorIndex, collection_name
+            from agent.store.vectors import VectorIndex, collection_name
 
             with self._parts_lock:
                 if self._vectors is None:
@@ -174,7 +174,7 @@ class Store:
         if self._vectors is not None:
             self._vectors.reset()
         else:  # it did not even open: clear the folder and open afresh
-            from agent.vectors import remove_local
+            from agent.store.vectors import remove_local
 
             remove_local(self.root / "chroma")
         return self.vectors
@@ -220,7 +220,7 @@ class Store:
         found = {cid.rsplit("#", 1)[0]: vec for cid, vec in stored.items()}
         missing = [k for k in keys if k not in found]
         if missing:
-            from agent.chunking import abstract_text
+            from agent.store.chunking import abstract_text
 
             papers = [p for p in self.catalog.papers(missing)]
             for paper, vec in zip(papers, self.embedder.embed([abstract_text(p) for p in papers])):

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
-from agent import offline  # noqa: F401
-from agent.errors import SurveyError
+from agent.core import offline  # noqa: F401
+from agent.core.errors import SurveyError
 
 
 def collection_name(prefix: str, embedder_name: str) -> str:

@@ -13,17 +13,17 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.check import gate
-from agent.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
-from agent.rationale import stems
+from agent.check.checker import gate
+from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
+from agent.check.rationale import stems
 from agent.survey.models import PaperCard, Sentence
 from agent.survey.overlap import copies
-from agent.templates import render
-from agent.text import clip
+from agent.core.templates import render
+from agent.core.text import clip
 
 if TYPE_CHECKING:
-    from agent.check import Checker
-    from agent.llm import LLMClient
+    from agent.check.checker import Checker
+    from agent.llm.client import LLMClient
 
 
 def groups_of(keys: list[str], size: int) -> list[list[str]]:

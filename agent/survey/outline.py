@@ -10,13 +10,13 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from agent.errors import SurveyError
-from agent.rationale import stems
+from agent.core.errors import SurveyError
+from agent.check.rationale import stems
 from agent.survey.models import Outline, PaperCard, Theme
-from agent.templates import render
+from agent.core.templates import render
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
+    from agent.llm.client import LLMClient
 
 # Words every cluster of papers uses: never distinctive, never a theme's name.
 GENERIC = set("""model models large language method methods approach approaches paper papers propose proposed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.citations import CITE_GROUP
+from agent.core.citations import CITE_GROUP
 
 
 def words(text: str) -> list[str]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from agent.citations import CITE_GROUP
-from agent.rationale import split_sentences
+from agent.core.citations import CITE_GROUP
+from agent.check.rationale import split_sentences
 from agent.survey.overlap import copies
 
 _CONTRIBUTES = re.compile(

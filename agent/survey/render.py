@@ -6,7 +6,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from agent.templates import render
+from agent.core.templates import render
 
 if TYPE_CHECKING:
     from agent.survey.models import Section, Survey

@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.errors import SurveyError
-from agent.rationale import STOP, stems
+from agent.core.errors import SurveyError
+from agent.check.rationale import STOP, stems
 from agent.survey.models import Scope
 
 if TYPE_CHECKING:
-    from agent.paper import Paper
-    from agent.store import Store
+    from agent.core.paper import Paper
+    from agent.store.store import Store
 
 # Words that split a topic into its key phrases: "hallucination in multimodal LLMs" -> both halves.
 _SPLIT = re.compile(r"\s*(?:[,;:/()]|\b(?:in|for|of|and|on|with|via|from|to|under|using|towards?|by|versus|vs)\b)\s*",

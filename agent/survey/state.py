@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agent.errors import SurveyError
+from agent.core.errors import SurveyError
 
 
 def digest(inputs: Any) -> str:

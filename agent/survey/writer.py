@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import SurveyError
+from agent.core.errors import SurveyError
 from agent.survey.cards import make_card
 from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import Outline, PaperCard, Scope, Section, Sentence, Survey, from_dict
@@ -25,12 +25,12 @@ from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.render import bibtex, to_json
 from agent.survey.scope import find_scope, key_phrases, sources_of
 from agent.survey.state import RunState, write_atomic
-from agent.templates import render
+from agent.core.templates import render
 
 if TYPE_CHECKING:
-    from agent.llm import LLMClient
-    from agent.settings import Settings
-    from agent.store import Store
+    from agent.llm.client import LLMClient
+    from agent.core.settings import Settings
+    from agent.store.store import Store
 
 
 @dataclass
@@ -50,7 +50,7 @@ OnProgress = Callable[[ProgressEvent], None]
 
 
 def slug(text: str, limit: int = 60) -> str:
-    from agent.paper import ascii_fold
+    from agent.core.paper import ascii_fold
 
     words = re.findall(r"[a-z0-9]+", ascii_fold(text).lower())
     out = "-".join(words)[:limit].rstrip("-")
@@ -65,7 +65,7 @@ class SurveyWriter:
     """Writes surveys and related-work sections from one store with one LLM client."""
 
     def __init__(self, store: "Store", settings: "Settings", llm: "LLMClient", on_progress: OnProgress | None = None) -> None:
-        from agent.check import Checker
+        from agent.check.checker import Checker
 
         self.store, self.settings, self.llm = store, settings, llm
         self.checker = Checker(store, settings, llm)
