@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from agent.core.paper import Paper
     from agent.store.search import SearchHit
     from agent.core.settings import Settings
-    from agent.check.judges import Verdict
+    from agent.check.verdict import Verdict
     from agent.check.verify import VerificationReport
     from agent.api import verify_claim, verify_text
     from agent.survey.models import Survey
@@ -34,7 +34,7 @@ _WHERE = {
     "ModelError": "agent.core.errors",
     "StoreDamaged": "agent.core.errors",
     "Answer": "agent.ask",
-    "Verdict": "agent.check.judges",
+    "Verdict": "agent.check.verdict",
     "VerificationReport": "agent.check.verify",
     "verify_claim": "agent.api",
     "sample_papers": "agent.api",

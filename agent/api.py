@@ -9,23 +9,42 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
+
 from agent.ask import Answer, Asker, Conversation
 from agent.core.errors import SurveyError
 from agent.llm.client import LLMClient, OnToken
-from agent.store.ingest import IngestReport, Progress, ingest_paths
+from agent.store.ingest import IngestReport, ingest_paths
 from agent.core.paper import Paper
 from agent.store.search import SearchHit
 from agent.core.settings import Settings
 from agent.sources import FORMATS
-from agent.store.store import Store
+from agent.store.store import Progress, Store
 
 if TYPE_CHECKING:
-    from agent.schema import EvalShape
+    from agent.check.evaluate import EvalShape
     from agent.store.doctor import DoctorReport
-    from agent.check.judges import Verdict
+    from agent.check.verdict import Verdict
     from agent.survey import Survey
     from agent.survey.writer import OnProgress
     from agent.check.verify import VerificationReport, Verifier
+
+
+# The JSON shapes of `remove` and `export` (docs/schema/ is generated from them by agent.schema).
+class RemoveShape(TypedDict):
+    """`survey remove --json`."""
+
+    removed: list[str]
+    kept_from_other_files: list[str]
+    papers_in_store: int
+
+
+class ExportShape(TypedDict):
+    """`survey export --bib --json`."""
+
+    entries: int
+    output: str | None
+    bibtex: str
 
 
 def sample_papers() -> Path:

@@ -15,8 +15,8 @@ from agent.check.checker import gate
 from agent.core.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
 from agent.check.claims import cited_sentences
 from agent.core.errors import ModelError, SurveyError
-from agent.evidence import Evidence, addresses, coverage, retrieve, select_evidence  # noqa: F401  (re-exported)
-from agent.injection import copies, is_instruction
+from agent.check.relevance import addresses
+from agent.evidence import Evidence, copies, coverage, is_instruction, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.llm.client import Completion, LLMClient, Message, OnToken, Usage
 from agent.store.search import SearchHit
 from agent.core.settings import Settings

@@ -11,6 +11,7 @@ import typer
 
 from agent.core import offline  # noqa: F401
 from agent.core.errors import SurveyError
+from agent.sources import FILE_KINDS, FORMATS
 from agent.core.text import clip
 
 app = typer.Typer(
@@ -45,10 +46,10 @@ def _print_json(data: Any) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders: listing .txt, .jsonl(.gz), .bib, .pdf.")],
+    paths: Annotated[list[Path], typer.Argument(help=f"Files or folders: {FILE_KINDS}.")],
     store: StoreOpt = None,
     format: Annotated[
-        Optional[str], typer.Option("--format", "-f", help="Force a format: listing, jsonl, bibtex, pdf.")
+        Optional[str], typer.Option("--format", "-f", help=f"Force a format: {', '.join(FORMATS)}.")
     ] = None,
     keyword_only: Annotated[bool, typer.Option("--keyword-only", metavar="", help="Skip embeddings (BM25 only).")] = False,
     as_json: JsonOpt = False,

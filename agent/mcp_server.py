@@ -29,6 +29,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from agent.core.errors import SurveyError
+from agent.sources import FormatName
 
 if TYPE_CHECKING:
     from agent.api import SurveyAgent
@@ -304,7 +305,7 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
             "related-work", report, title=title, abstract=abstract, cite=cite, papers=papers, exclude=exclude,
             output=output, fresh=fresh, force=force))
 
-    async def ingest(paths: list[str], ctx: Context, format: Literal["listing", "jsonl", "bibtex", "pdf"] | None = None) -> CallToolResult:
+    async def ingest(paths: list[str], ctx: Context, format: FormatName | None = None) -> CallToolResult:
         """Add papers from files or folders (listing .txt, .jsonl, .bib, .pdf) inside the allowed directories."""
         return await call("ingest", ctx, lambda report: tools.ingest(paths, format, report))
 

@@ -2,7 +2,8 @@
 
 Results that are plain dataclasses (`Paper`, `SearchHit`, `Verdict`, `Answer`, `Survey`) are their own
 shape: `to_dict` is `asdict`, and the schema is derived from the dataclass. Results assembled by hand
-have a `TypedDict` here, which their `to_dict` is annotated with, so a type checker sees a drift.
+have a `TypedDict` beside the code that builds them, which their `to_dict` is annotated with, so a type
+checker sees a drift; this module only assembles them.
 `python -m agent.schema --write` regenerates `docs/schema/`; a test fails when the checked-in files
 and the code disagree, so a change of shape is a visible diff.
 """
@@ -15,151 +16,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
+from agent.api import ExportShape, RemoveShape
+from agent.ask import Answer
+from agent.check.evaluate import EvalShape, LabelConflicts
+from agent.check.verdict import Verdict
+from agent.check.verify import ClaimShape, VerificationShape, VerifyFileShape
+from agent.core.errors import ErrorShape
+from agent.core.paper import Paper
+from agent.store.doctor import DoctorCheckShape, DoctorShape
+from agent.store.ingest import FileShape, IngestShape, RejectionShape
+from agent.store.search import SearchHit
+from agent.survey.models import Survey
 
-from agent.check.judges import Verdict
-
-
-class RejectionShape(TypedDict):
-    file: str
-    line: int | None
-    reason: str
-
-
-class FileShape(TypedDict):
-    path: str
-    new: int
-    updated: int
-    duplicate: int
-    unchanged: bool
-    skipped: int
-    error: str | None
-
-
-class IngestShape(TypedDict):
-    """`survey ingest --json`, MCP `ingest`."""
-
-    new: int
-    updated: int
-    duplicate: int
-    skipped_unchanged: int
-    rejected: list[RejectionShape]
-    embedded_chunks: int
-    papers_in_store: int
-    files: list[FileShape]
-
-
-class ClaimShape(TypedDict):
-    claim: str
-    line: int
-    section: str
-    keys: list[str]
-    unknown_keys: list[str]
-    status: str  # supported | contradicted | uncertain | unsupported | uncited
-    verdicts: list[Verdict]
-    joint: Verdict | None
-    relevant: list[str]
-    repair: str
-    supported_instead_by: str | None
-
-
-class VerificationShape(TypedDict):
-    """A verification report: per-claim verdicts and the ALCE citation scores."""
-
-    citation_recall: float
-    citation_precision: float
-    claims: list[ClaimShape]
-    failing: list[str]
-    unknown_keys: list[str]
-    judge: str
-    judge_caveat: str
-    seconds: float
-
-
-class VerifyFileShape(VerificationShape):
-    """`survey verify FILE --json`."""
-
-    file: str
-
-
-class RemoveShape(TypedDict):
-    """`survey remove --json`."""
-
-    removed: list[str]
-    kept_from_other_files: list[str]
-    papers_in_store: int
-
-
-class LabelConflicts(TypedDict):
-    """What a labeled file's repeated pairs cap (agent.evaluate.label_conflicts)."""
-
-    conflicting_groups: int  # claim-paper pairs the file labels more than once, differently
-    conflicting_pairs: int  # the pairs in those groups
-    accuracy_ceiling: float  # the best accuracy a judge of (claim, abstract) can reach on the file
-
-
-class EvalShape(TypedDict):
-    """`survey eval --json`."""
-
-    dataset: str
-    judge: str
-    n: int
-    accuracy: float
-    macro_f1: float
-    binary_bacc: float
-    f1: dict[str, float]
-    confusion: dict[str, dict[str, int]]
-    ece: float  # expected calibration error of P(supported), 10 bins
-    uncertain_share: float  # share of UNCERTAIN verdicts (scored as NOT_ENOUGH_INFO / not supported)
-    pairs_per_s: float
-    seconds: float
-    cost_usd: float
-    conflicting_groups: int  # claim-paper pairs the file labels twice with different labels
-    conflicting_pairs: int  # the pairs in those groups
-    accuracy_ceiling: float  # the best accuracy a judge of (claim, abstract) can reach on the file
-
-
-class ExportShape(TypedDict):
-    """`survey export --bib --json`."""
-
-    entries: int
-    output: str | None
-    bibtex: str
-
-
-class DoctorCheckShape(TypedDict):
-    name: str  # catalog | keyword index | vectors | backups
-    ok: bool  # healthy as found
-    found: str
-    todo: str  # what the user can do, when not ok and not fixed
-    done: str  # what --fix did
-    fixed: bool
-    healthy: bool  # ok, or fixed
-
-
-class DoctorShape(TypedDict):
-    """`survey doctor --json`."""
-
-    store: str
-    fix: bool
-    healthy: bool
-    checks: list[DoctorCheckShape]
-
-
-class ErrorShape(TypedDict):
-    """What every command prints on stdout under `--json` when it fails (exit code 2, 3 or 4)."""
-
-    error: str
-    exit_code: int
+# Every shape, importable from here as before (tests and callers name them as agent.schema.X).
+__all__ = ["ClaimShape", "DoctorCheckShape", "DoctorShape", "ErrorShape", "EvalShape", "ExportShape", "FileShape",
+           "IngestShape", "LabelConflicts", "RejectionShape", "RemoveShape", "VerificationShape", "VerifyFileShape",
+           "schemas"]
 
 
 def _schemas() -> dict[str, dict[str, Any]]:
-    from pydantic import TypeAdapter
-
-    from agent.ask import Answer
-    from agent.core.paper import Paper
-    from agent.store.search import SearchHit
-    from agent.survey.models import Survey
+    from pydantic import TypeAdapter  # slow to import; only schema work needs it
 
     def schema(shape: Any, title: str, **namespace: Any) -> dict[str, Any]:
         adapter = TypeAdapter(shape)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.api import SurveyAgent, sample_papers  # noqa: E402
 from agent.core.citations import parse_keys  # noqa: E402
-from agent.check.rationale import split_sentences  # noqa: E402
+from agent.core.text import split_sentences  # noqa: E402
 from agent.survey.overlap import copies, lcs_ratio, words  # noqa: E402
 
 TOPIC = "multimodal large language models"

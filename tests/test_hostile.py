@@ -13,7 +13,7 @@ import pytest
 from agent.api import SurveyAgent
 from agent.ask import ModelFault
 from agent.check.checker import gate
-from agent.injection import is_instruction
+from agent.evidence import is_instruction
 from agent.render import printable, show_answer
 from conftest import abstract, run_cli, write_listing
 

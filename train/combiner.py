@@ -33,7 +33,8 @@ from verifier import feature_rows, fit_combiner, fold_of, informative  # noqa: E
 
 from agent.check.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
 from agent.check.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
-from agent.check.judges import FEATURES, SUPPORTED, UNCERTAIN, Case, Verdict, combine, overrule  # noqa: E402
+from agent.check.verdict import SUPPORTED, UNCERTAIN, Case, Verdict  # noqa: E402
+from agent.check.judges import FEATURES, combine, overrule  # noqa: E402
 from agent.check.rationale import candidates  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -246,7 +247,7 @@ def cmd_cascade(args: argparse.Namespace) -> None:
     import tempfile
     import time
 
-    from agent.check.cascade import CascadeJudge, yes_probability
+    from agent.check.judges import CascadeJudge, yes_probability
     from agent.check.judges import TrainedJudge
     from agent.llm.client import LLMClient
     from agent.core.settings import Settings

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import perturb
 
-from agent.check.rationale import overlap_scores, split_sentences
+from agent.core.text import split_sentences
+
+from agent.check.rationale import overlap_scores
 
 SUPPORTS, CONTRADICTS, NEITHER = 0, 1, 2
 # "Experiments show that X" -> the finding X, stated as a claim (a shorter restatement of its sentence).

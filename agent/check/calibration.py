@@ -7,12 +7,11 @@ training data) and `calibrate` applies it, `supported_probability` reads P(suppo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from agent.check.judges import Verdict
+from agent.check.verdict import SUPPORTED, UNCERTAIN, Verdict
 
 
 def ece(probabilities: list[float], outcomes: list[bool], bins: int = 10) -> float:
@@ -56,8 +55,9 @@ def fit_temperature(log_probs: Any, labels: Any, low: float = 0.05, high: float 
 
 
 def softmax(logits: Any) -> Any:
-    """Row-wise softmax, stable for large logits."""
-    z = np.asarray(logits, dtype=np.float64)
+    """Row-wise softmax, stable for large logits; float32 logits stay float32 (the encoder's), others float64."""
+    z = np.asarray(logits)
+    z = z.astype(np.result_type(z.dtype, np.float32), copy=False)
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -67,14 +67,12 @@ def calibrate(probs: Any, temperature: float) -> Any:
     return softmax(np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-9, 1.0)) / temperature)
 
 
-def supported_probability(verdict: "Verdict") -> float:
+def supported_probability(verdict: Verdict) -> float:
     """The judge's probability that the paper supports the claim.
 
     A verdict the checks overruled to another label keeps at most 1 - its new score; a judge without
     probabilities (an LLM's plain label) gives its score for a SUPPORTED verdict and 0 otherwise.
     """
-    from agent.check.judges import SUPPORTED, UNCERTAIN
-
     hopeful = verdict.label in (SUPPORTED, UNCERTAIN)
     if SUPPORTED in verdict.probabilities:
         p = verdict.probabilities[SUPPORTED]

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
+
 from agent.check.calibration import ece, supported_probability
 from agent.core.errors import SurveyError
-from agent.check.judges import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
-from agent.schema import LabelConflicts
+from agent.check.verdict import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
 
 
 _DATASET_LABELS = {
@@ -30,6 +31,36 @@ _DATASET_LABELS = {
 # Citation-Integrity marks the citation itself: "[<|multi_cit|>,7]", "<|cit|>".
 _CIT_GROUP = re.compile(r"\s*\[[^\[\]]*<\|[a-z_]+\|>[^\[\]]*\]")
 _CIT_TOKEN = re.compile(r"\s*<\|[a-z_]+\|>")
+
+
+# The JSON shapes of `label_conflicts` and of `SurveyAgent.evaluate` (docs/schema/ is generated from them).
+class LabelConflicts(TypedDict):
+    """What a labeled file's repeated pairs cap (label_conflicts)."""
+
+    conflicting_groups: int  # claim-paper pairs the file labels more than once, differently
+    conflicting_pairs: int  # the pairs in those groups
+    accuracy_ceiling: float  # the best accuracy a judge of (claim, abstract) can reach on the file
+
+
+class EvalShape(TypedDict):
+    """`survey eval --json`."""
+
+    dataset: str
+    judge: str
+    n: int
+    accuracy: float
+    macro_f1: float
+    binary_bacc: float
+    f1: dict[str, float]
+    confusion: dict[str, dict[str, int]]
+    ece: float  # expected calibration error of P(supported), 10 bins
+    uncertain_share: float  # share of UNCERTAIN verdicts (scored as NOT_ENOUGH_INFO / not supported)
+    pairs_per_s: float
+    seconds: float
+    cost_usd: float
+    conflicting_groups: int  # claim-paper pairs the file labels twice with different labels
+    conflicting_pairs: int  # the pairs in those groups
+    accuracy_ceiling: float  # the best accuracy a judge of (claim, abstract) can reach on the file
 
 
 @dataclass

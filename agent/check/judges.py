@@ -3,77 +3,29 @@
 `TrainedJudge` (default, offline, ~20 pairs/s on 2 cores) is the MiniLM cross-encoder from
 train/verifier.py. `LLMJudge` asks any litellm model (the embedded one, a remote one, or
 MiniCheck served by Ollama with its own document/claim format). Both see the same candidate
-sentences, picked by code, and both are overruled by the deterministic checks.
+sentences, picked by code, and both are overruled by the deterministic checks. `CascadeJudge` asks an LLM
+only where the trained judge is UNCERTAIN (below).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agent.check import rules as checks
 from agent.check.calibration import calibrate, softmax
-from agent.check.rationale import candidates, overlap_scores, stems, top_k
+from agent.check.rationale import candidates, overlap_scores, top_k
+from agent.check.verdict import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict
+from agent.core.templates import render
+from agent.core.text import stems
 
 if TYPE_CHECKING:
     from agent.llm.client import LLMClient
     from agent.check.nli import NLIModel
-
-
-# The verdict vocabulary, shared by judges, reports and benchmarks.
-SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO = "SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"
-LABELS = [SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO]
-# The trained judge leans to SUPPORTED but without the calibrated margin it needs (meta.json
-# `support_threshold`): not a support, and a case for a stronger judge (the cascade). Benchmarks score it
-# as NOT_ENOUGH_INFO (3-way) and as not supported (binary).
-UNCERTAIN = "UNCERTAIN"
-
-
-@dataclass
-class Verdict:
-    """How one paper stands to one claim, and the abstract sentences that decided it."""
-
-    claim: str
-    key: str
-    label: str
-    score: float
-    evidence: list[str] = field(default_factory=list)
-    probabilities: dict[str, float] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    judge: str = ""
-
-    @property
-    def supported(self) -> bool:
-        return self.label == SUPPORTED
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Case:
-    """What a judge is shown: a claim, the cited paper's key and title, and its abstract sentences."""
-
-    claim: str
-    key: str
-    title: str
-    sentences: list[str]
-
-    @property
-    def paper_text(self) -> str:
-        return " ".join([self.title, *self.sentences])
-
-
-class Judge(Protocol):
-    name: str
-    caveat: str  # what is known of the judge's accuracy ("" if nothing was measured)
-
-    def judge(self, cases: list[Case]) -> list[Verdict]: ...
 
 
 def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
@@ -207,8 +159,6 @@ class LLMJudge:
         return [overrule(self._one(c), c) for c in cases]
 
     def _one(self, case: Case) -> Verdict:
-        from agent.core.templates import render
-
         idx = candidates(case.claim, case.sentences, self.k)
         shown = [case.sentences[i] for i in idx]
         if self.minicheck:
@@ -250,9 +200,74 @@ def make_judge(model: str, llm: "LLMClient | None" = None) -> Judge:
     if llm is None:
         raise ValueError("an LLM judge needs an LLM client")
     if model == "cascade" or model.startswith("cascade:"):
-        from agent.check.cascade import CascadeJudge
-
         shared = _trained_judge()  # its ONNX session, with the cascade's own (wider) margin
         base = TrainedJudge(shared.model, shared.model.meta["stacker"].get("cascade_threshold"))
         return CascadeJudge(base, llm, model.partition(":")[2] or "local")
     return LLMJudge(llm, model)
+
+
+# The cascade judge.
+# The cascade judge: the trained encoder decides; an LLM is asked only where it is UNCERTAIN.
+#
+# The LLM answers Yes or No in one token, and its answer is read as probabilities: the log-probabilities
+# of the "Yes" and "No" tokens among the top 5 of that token (llama.cpp returns them through its
+# OpenAI-compatible API), not as free text, which a 1.5B model mostly answers NOT_ENOUGH_INFO. A Yes
+# above `threshold` makes the verdict SUPPORTED; a No makes it the encoder's next label (contradicted or
+# not enough info). `SURVEY_VERIFY_MODEL=cascade` (the embedded model) or `cascade:MODEL`.
+
+
+def yes_probability(top: list[tuple[str, float]]) -> float | None:
+    """P(Yes) / (P(Yes) + P(No)) from one token's top (token, log-probability) pairs; None when neither is there."""
+    mass = {"yes": 0.0, "no": 0.0}
+    for token, logprob in top:
+        word = token.strip().lower()
+        if word in mass:
+            mass[word] += math.exp(logprob)
+    total = mass["yes"] + mass["no"]
+    return mass["yes"] / total if total > 0 else None
+
+
+class CascadeJudge:
+    """Trained judge first; `model` (a litellm model string, `local` = embedded) on UNCERTAIN verdicts."""
+
+    def __init__(self, base: "TrainedJudge", llm: "LLMClient", model: str = "local", k: int = 4,
+                 threshold: float = 0.5) -> None:
+        self.base, self.llm, self.model, self.k, self.threshold = base, llm, model, k, threshold
+        self.name = f"cascade:{base.name}+{model}"
+        self.caveat = base.caveat
+        self.asked = 0  # LLM calls made (one per uncertain pair)
+
+    def judge(self, cases: list[Case]) -> list[Verdict]:
+        verdicts = self.base.judge(cases)
+        for n, (case, verdict) in enumerate(zip(cases, verdicts)):
+            if verdict.label == UNCERTAIN:
+                verdicts[n] = overrule(self._ask(case, verdict), case, self.base.model.meta.get("checks", "all"))
+        return verdicts
+
+    def _ask(self, case: Case, verdict: Verdict) -> Verdict:
+        shown = [case.sentences[i] for i in candidates(case.claim, case.sentences, self.k)]
+        prompt = render("verify_yesno", claim=case.claim, title=case.title, sentences=shown)
+        self.asked += 1
+        try:
+            top = self._top_logprobs(prompt)
+        except Exception as exc:  # the LLM failing leaves the encoder's UNCERTAIN standing, said so
+            verdict.problems = [*verdict.problems, f"cascade: {self.model} failed ({type(exc).__name__})"]
+            return verdict
+        p_yes = yes_probability(top)
+        if p_yes is None:
+            verdict.problems = [*verdict.problems, f"cascade: {self.model} answered neither Yes nor No"]
+            return verdict
+        probabilities = dict(verdict.probabilities)
+        if p_yes >= self.threshold:
+            label, score = SUPPORTED, p_yes
+        else:
+            p_c, p_n = probabilities.get(CONTRADICTED, 0.0), probabilities.get(NOT_ENOUGH_INFO, 0.0)
+            label, score = (CONTRADICTED if p_c > p_n else NOT_ENOUGH_INFO), 1.0 - p_yes
+        # P(supported) becomes the LLM's: it decided, and the ECE should measure what decided.
+        probabilities[SUPPORTED] = round(p_yes, 4)
+        return Verdict(case.claim, case.key, label, round(score, 4), verdict.evidence, probabilities,
+                       list(verdict.problems), f"{self.base.name}+{self.model}")
+
+    def _top_logprobs(self, prompt: str) -> list[tuple[str, float]]:
+        """The top-5 log-probabilities of the reply's first token (through the one LLM client: retried, cached)."""
+        return self.llm.first_token_logprobs([{"role": "user", "content": prompt}], model=self.model, top=5)

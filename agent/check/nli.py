@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from agent.core import offline  # onnxruntime's telemetry off before it is imported
+from agent.check.calibration import softmax
 from agent.core.errors import SurveyError
 
 MODEL_DIR = Path(__file__).parents[1] / "data" / "verifier"
@@ -44,11 +45,6 @@ def encode(tok: Any, claims: list[str], sentences: list[str]) -> dict[str, np.nd
         n = len(e.ids)
         ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
 
 
 class NLIModel:

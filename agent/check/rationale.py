@@ -7,35 +7,8 @@ and its training script both call `candidates`, so training sees exactly what in
 from __future__ import annotations
 
 import math
-import re
 
-STOP = set(
-    "a an the of for in on to and or with by from is are was were be been this that these those it its as at "
-    "what which who whom how why when where does do did can could should would will there their they them "
-    "about into than then also such any all some most more other our we you your i me my paper papers study "
-    "studies work works research tell show shows".split()
-)
-# Also "benchmark.Our": listing pages glue sentences together.
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])|(?<=[a-z]{3}\.)(?=[A-Z][a-z])")
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
-_STEMMER = None
-
-
-def stems(text: str) -> set[str]:
-    """Stemmed content words of a text (lower case, stop words dropped)."""
-    global _STEMMER
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOP]
-    return set(_STEMMER.stemWords(words))
-
-
-def split_sentences(text: str) -> list[str]:
-    """An abstract's sentences (abbreviation-safe enough for abstracts: splits only before a capital)."""
-    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
-
+from agent.core.text import stems
 
 def overlap_scores(claim: str, sentences: list[str]) -> list[float]:
     """IDF-weighted share of the claim's content words found in each sentence.

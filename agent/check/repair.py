@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from agent.core.citations import CITE_GROUP
 from agent.core.citations import with_citation as _cite
-from agent.check.judges import Case, Verdict
+from agent.check.verdict import Case, Verdict
 from agent.check.verify import ClaimCheck, VerificationReport, Verifier
 
 if TYPE_CHECKING:

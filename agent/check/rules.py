@@ -158,7 +158,7 @@ def conflicting_numbers(claim: str, paper_text: str) -> tuple[tuple[str, str, st
     claim measures: a sentence sharing 3+ content words with the claim states a number of the same kind
     and magnitude ("85.1%" in the claim, "accuracy of 80.5" in the paper). Those claims are contradicted,
     not merely unsupported."""
-    from agent.check.rationale import split_sentences, stems
+    from agent.core.text import split_sentences, stems
 
     missing = set(missing_numbers(claim, paper_text))
     if not missing:

@@ -16,17 +16,54 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
+
 from agent.core.citations import UNCITED
 from agent.check.claims import Claim, split_claims
 from agent.core.errors import SurveyError
-from agent.check.judges import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict, make_judge
+from agent.check.verdict import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict
+from agent.check.judges import make_judge
 from agent.core.paper import normalize_title
-from agent.check.rationale import split_sentences
+from agent.core.text import split_sentences
 
 if TYPE_CHECKING:
     from agent.llm.client import LLMClient
     from agent.core.settings import Settings
     from agent.store.store import Store
+
+
+# The JSON shape of `VerificationReport.to_dict` (docs/schema/ is generated from it by agent.schema).
+class ClaimShape(TypedDict):
+    claim: str
+    line: int
+    section: str
+    keys: list[str]
+    unknown_keys: list[str]
+    status: str  # supported | contradicted | uncertain | unsupported | uncited
+    verdicts: list[Verdict]
+    joint: Verdict | None
+    relevant: list[str]
+    repair: str
+    supported_instead_by: str | None
+
+
+class VerificationShape(TypedDict):
+    """A verification report: per-claim verdicts and the ALCE citation scores."""
+
+    citation_recall: float
+    citation_precision: float
+    claims: list[ClaimShape]
+    failing: list[str]
+    unknown_keys: list[str]
+    judge: str
+    judge_caveat: str
+    seconds: float
+
+
+class VerifyFileShape(VerificationShape):
+    """`survey verify FILE --json`."""
+
+    file: str
 
 
 @dataclass

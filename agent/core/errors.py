@@ -5,6 +5,17 @@ Exit codes (docs/json.md): 0 ok; 1 partial failure (rejected records, claims not
 or its server failed; 4 the store is damaged; 130 interrupted.
 """
 
+from __future__ import annotations
+
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
+
+
+class ErrorShape(TypedDict):
+    """What every command prints on stdout under `--json` when it fails (exit code 2, 3 or 4)."""
+
+    error: str
+    exit_code: int
+
 
 class SurveyError(Exception):
     """A problem the user can fix; the message says what and how."""

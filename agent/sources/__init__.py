@@ -6,17 +6,46 @@ import codecs
 import gzip
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
-from agent.core.paper import Paper
+# bibtexparser and pypdf are imported inside their parsers (slow to import), so importing all four is cheap.
+from agent.sources.bibtex import parse_bibtex
+from agent.sources.jsonl import parse_jsonl
+from agent.sources.listing import parse_listing
+from agent.sources.pdf import parse_pdf
+from agent.sources.records import MAX_FIELD_CHARS, Parsed, Rejection, SourceError
 
-FORMATS = ("listing", "jsonl", "bibtex", "pdf")
+# The one list of formats: `--format`'s choices, MCP `ingest`'s parameter type and the registry below.
+FormatName = Literal["listing", "jsonl", "bibtex", "pdf"]
+FORMATS: tuple[str, ...] = get_args(FormatName)
 
-# The longest text field (title, abstract, venue, author list) a record may have. Real abstracts are a few
-# thousand characters; a field past this is a paste error or hostile, and BibTeX's LaTeX decoding of it
-# would take seconds per 100k characters. Such a record is rejected by name, the rest of its file is kept.
-MAX_FIELD_CHARS = 100_000
+
+@dataclass(frozen=True)
+class Format:
+    """A source format: the file names it is read from, how help names them, and its parser."""
+
+    name: str
+    suffixes: tuple[str, ...]  # a folder's files with these endings are ingested
+    label: str  # how help text names its files
+    parse: Callable[[Path, str], Parsed] | Callable[[Path, bytes], Parsed]
+    binary: bool = False  # the parser takes the file's bytes, not decoded text
+    by_name: bool = True  # the suffix decides the format (".txt" does not: a .txt file's content is sniffed)
+
+
+REGISTRY: dict[str, Format] = {
+    "listing": Format("listing", (".txt",), "listing .txt", parse_listing, by_name=False),
+    "jsonl": Format("jsonl", (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz"), ".jsonl(.gz)", parse_jsonl),
+    "bibtex": Format("bibtex", (".bib",), ".bib", parse_bibtex),
+    "pdf": Format("pdf", (".pdf",), ".pdf", parse_pdf, binary=True),
+}
+assert tuple(REGISTRY) == FORMATS, "every format name has one registry entry"
+SUFFIXES = tuple(suffix for f in REGISTRY.values() for suffix in f.suffixes)
+FILE_KINDS = ", ".join(f.label for f in REGISTRY.values())  # "listing .txt, .jsonl(.gz), .bib, .pdf"
+
+__all__ = ["FILE_KINDS", "FORMATS", "MAX_FIELD_CHARS", "REGISTRY", "SUFFIXES", "Format", "FormatName", "Parsed",
+           "Rejection", "SourceError", "decode_lines", "detect_format", "parse_file"]
 
 # Byte-order marks of the Unicode encodings other than UTF-8 that editors save (UTF-32 first: its
 # little-endian mark begins with UTF-16's).
@@ -24,39 +53,13 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
-@dataclass
-class Rejection:
-    """Something in a source that could not become a paper, and why."""
-
-    file: str
-    reason: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.reason}"
-
-
-@dataclass
-class Parsed:
-    """What one file yielded."""
-
-    papers: list[Paper] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-
-
-class SourceError(Exception):
-    """The whole file cannot be read as papers (unreadable, empty, binary, wrong format)."""
-
-
 def detect_format(path: Path, head: bytes) -> str:
     """Guess the format from the name, then from the first bytes."""
     name = path.name.lower()
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz")):
-        return "jsonl"
-    if name.endswith(".bib"):
-        return "bibtex"
-    if name.endswith(".pdf") or head.startswith(b"%PDF-"):
+    for fmt in REGISTRY.values():
+        if fmt.by_name and name.endswith(fmt.suffixes):
+            return fmt.name
+    if head.startswith(b"%PDF-"):
         return "pdf"
     if head.startswith(b"\x1f\x8b"):
         return "jsonl"
@@ -124,21 +127,6 @@ def decode_lines(data: bytes) -> tuple[str, list[int]]:
     return "\n".join(lines), bad
 
 
-def _parser(fmt: str) -> Callable[[Path, str], Parsed]:
-    """The text parser of a format (imported on demand: bibtexparser and pypdf are slow to import)."""
-    if fmt == "jsonl":
-        from agent.sources.jsonl import parse_jsonl
-
-        return parse_jsonl
-    if fmt == "bibtex":
-        from agent.sources.bibtex import parse_bibtex
-
-        return parse_bibtex
-    from agent.sources.listing import parse_listing
-
-    return parse_listing
-
-
 def parse_file(path: Path, data: bytes, fmt: str | None = None) -> Parsed:
     """Parse one file's bytes into papers (raises `SourceError` if nothing in it is usable)."""
     if not data.strip():
@@ -146,17 +134,16 @@ def parse_file(path: Path, data: bytes, fmt: str | None = None) -> Parsed:
     fmt = fmt or detect_format(path, _head(data))
     if fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if fmt == "pdf":
-        from agent.sources.pdf import parse_pdf
-
-        parsed = parse_pdf(path, data)
+    parser = REGISTRY[fmt].parse
+    if REGISTRY[fmt].binary:
+        parsed = parser(path, data)  # type: ignore[arg-type]
     else:
         text, bad_lines = decode_lines(data)
         if bad_lines and fmt != "jsonl":  # only in JSONL is a line a whole record that can be left out
             raise SourceError(f"not UTF-8 text (line {bad_lines[0]}); save it as UTF-8")
         if not text.strip():
             raise SourceError("empty file")
-        parsed = _parser(fmt)(path, text)
+        parsed = parser(path, text)  # type: ignore[arg-type]
         if bad_lines:
             parsed.rejected += [Rejection(str(path), "not UTF-8 text; save the file as UTF-8", n) for n in bad_lines]
             parsed.rejected.sort(key=lambda r: r.line or 0)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.paper import Paper, clean, normalize_arxiv, normalize_doi, scrub, visible
-from agent.sources import MAX_FIELD_CHARS, Parsed, Rejection
+from agent.sources.records import MAX_FIELD_CHARS, Parsed, Rejection
 
 _NOT_PAPERS = {"string", "preamble", "comment"}
 _SHOWN = ("title", "author", "abstract", "journal", "booktitle", "publisher", "keywords")

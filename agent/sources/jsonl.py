@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.paper import Paper, arxiv_year, clean, normalize_arxiv, normalize_doi, visible
-from agent.sources import MAX_FIELD_CHARS, Parsed, Rejection
+from agent.sources.records import MAX_FIELD_CHARS, Parsed, Rejection
 
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 

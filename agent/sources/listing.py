@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from agent.core.paper import Paper, clean, visible
-from agent.sources import MAX_FIELD_CHARS, Parsed, Rejection
+from agent.sources.records import MAX_FIELD_CHARS, Parsed, Rejection
 
 # Whole lines that are page chrome, not papers.
 _CHROME = re.compile(

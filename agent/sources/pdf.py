@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from agent.core.paper import Paper, arxiv_year, clean, normalize_arxiv, normalize_doi, scrub, visible
-from agent.sources import Parsed, Rejection, SourceError
+from agent.sources.records import Parsed, Rejection, SourceError
 
 _ABSTRACT_HEAD = re.compile(r"^\s*(abstract|summary)\s*[:.\-—]?\s*(.*)$", re.I)
 _SECTION_HEAD = re.compile(r"^\s*((1|I)\.?\s+)?(introduction|keywords|index terms|background)\b", re.I)

@@ -13,7 +13,9 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
 from agent.store.catalog import Catalog, backups, check_integrity
 from agent.store.embeddings import embedder_name
@@ -21,8 +23,25 @@ from agent.core.errors import SurveyError
 from agent.store.store import Store
 from agent.store.vectors import VectorsUnavailable
 
-if TYPE_CHECKING:
-    from agent.schema import DoctorShape
+
+# The JSON shape of `DoctorReport.to_dict` (docs/schema/ is generated from it by agent.schema).
+class DoctorCheckShape(TypedDict):
+    name: str  # catalog | keyword index | vectors | backups
+    ok: bool  # healthy as found
+    found: str
+    todo: str  # what the user can do, when not ok and not fixed
+    done: str  # what --fix did
+    fixed: bool
+    healthy: bool  # ok, or fixed
+
+
+class DoctorShape(TypedDict):
+    """`survey doctor --json`."""
+
+    store: str
+    fix: bool
+    healthy: bool
+    checks: list[DoctorCheckShape]
 
 
 @dataclass
@@ -53,7 +72,7 @@ class DoctorReport:
     def healthy(self) -> bool:
         return all(c.healthy for c in self.checks)
 
-    def to_dict(self) -> "DoctorShape":
+    def to_dict(self) -> DoctorShape:
         """The JSON shape of `survey doctor --json`."""
         return {"store": self.store, "fix": self.fix, "healthy": self.healthy,
                 "checks": [{**asdict(c), "healthy": c.healthy} for c in self.checks]}

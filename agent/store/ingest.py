@@ -5,23 +5,49 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
 from agent.store.catalog import Catalog
 from agent.store.chunking import chunk_paper
 from agent.store.keys import assign_key
 from agent.core.paper import Paper
-from agent.sources import Rejection, SourceError, parse_file
+from agent.sources import SUFFIXES, Rejection, SourceError, parse_file
+from agent.store.store import Progress
 
-if TYPE_CHECKING:
-    from agent.schema import IngestShape
 
-_SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".bib", ".pdf")
+# The JSON shape of `IngestReport.to_dict` (docs/schema/ is generated from it by agent.schema).
+class RejectionShape(TypedDict):
+    file: str
+    line: int | None
+    reason: str
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+class FileShape(TypedDict):
+    path: str
+    new: int
+    updated: int
+    duplicate: int
+    unchanged: bool
+    skipped: int
+    error: str | None
+
+
+class IngestShape(TypedDict):
+    """`survey ingest --json`, MCP `ingest`."""
+
+    new: int
+    updated: int
+    duplicate: int
+    skipped_unchanged: int
+    rejected: list[RejectionShape]
+    embedded_chunks: int
+    papers_in_store: int
+    files: list[FileShape]
 
 
 @dataclass
@@ -72,7 +98,7 @@ class IngestReport:
                 out.append(Rejection(f.path, f.error))
         return out
 
-    def to_dict(self) -> "IngestShape":
+    def to_dict(self) -> IngestShape:
         """The JSON shape of `survey ingest --json` (and the MCP tool): docs/schema/ingest.json."""
         return {
             "new": self.new,
@@ -97,7 +123,7 @@ def expand(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             found += sorted(
                 p for p in path.rglob("*")
-                if p.is_file() and p.name.lower().endswith(_SUFFIXES) and not p.name.startswith(".")
+                if p.is_file() and p.name.lower().endswith(SUFFIXES) and not p.name.startswith(".")
             )
         else:
             found.append(path)

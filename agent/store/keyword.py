@@ -13,22 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-_STEMMER = None
-
-
-def _stemmer():  # type: ignore[no-untyped-def]
-    global _STEMMER
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    return _STEMMER
-
+from agent.core.text import stemmer
 
 def _tokenize(texts: list[str], ids: bool):  # type: ignore[no-untyped-def]
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=ids, show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), return_ids=ids, show_progress=False)
 
 
 class KeywordIndexDamaged(Exception):

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from agent.core.text import split_sentences
+
 RRF_K = 60  # the constant from Cormack et al. (2009); dampens the weight of the very top ranks
 
 
@@ -53,13 +55,10 @@ def fuse(rankings: list[list[tuple[str, str]]], k: int) -> list[tuple[str, float
     return [(key, scores[key], best[key][1], ranks[key]) for key in ordered[:k]]
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-
-
 def snippet(text: str, query: str, width: int = 240) -> str:
     """The sentence of `text` sharing most words with the query, trimmed to `width` characters."""
     body = text.split("\n", 1)[-1]
     words = {w for w in re.findall(r"\w{3,}", query.lower())}
-    sentences = _SENTENCE.split(body) or [body]
+    sentences = split_sentences(body) or [body]
     best = max(sentences, key=lambda s: len(words & set(re.findall(r"\w{3,}", s.lower()))))
     return best if len(best) <= width else best[: width - 1].rsplit(" ", 1)[0] + "…"

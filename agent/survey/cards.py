@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from agent.core.paper import Paper
-from agent.check.rationale import split_sentences, stems
+from agent.core.text import split_sentences, stems
 from agent.survey.models import PaperCard
 
 # Cue words per role; a sentence's role score is its cue hits plus its overlap with the topic.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.check.checker import gate
 from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
-from agent.check.rationale import stems
+from agent.core.text import stems
 from agent.survey.models import PaperCard, Sentence
 from agent.survey.overlap import copies
 from agent.core.templates import render

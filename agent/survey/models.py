@@ -184,13 +184,3 @@ class Survey:
         survey.scope = from_dict(Scope, data["scope"])
         survey.sections = [Section.from_dict(s) for s in data["sections"]]
         return survey
-
-    def to_markdown(self) -> str:
-        from agent.survey.render import markdown
-
-        return markdown(self)
-
-    def to_bibtex(self) -> str:
-        from agent.survey.render import bibtex
-
-        return bibtex(self)

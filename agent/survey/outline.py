@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agent.core.errors import SurveyError
-from agent.check.rationale import stems
+from agent.core.text import stems
 from agent.survey.models import Outline, PaperCard, Theme
 from agent.core.templates import render
 

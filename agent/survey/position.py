@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from agent.core.citations import CITE_GROUP
-from agent.check.rationale import split_sentences
+from agent.core.text import split_sentences
 from agent.survey.overlap import copies
 
 _CONTRIBUTES = re.compile(

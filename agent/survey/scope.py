@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.core.errors import SurveyError
-from agent.check.rationale import STOP, stems
+from agent.core.text import STOP, stems
 from agent.survey.models import Scope
 
 if TYPE_CHECKING:

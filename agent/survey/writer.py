@@ -22,7 +22,7 @@ from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import Outline, PaperCard, Scope, Section, Sentence, Survey, from_dict
 from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
-from agent.survey.render import bibtex, to_json
+from agent.survey.render import bibtex, markdown, to_json
 from agent.survey.scope import find_scope, key_phrases, sources_of
 from agent.survey.state import RunState, write_atomic
 from agent.core.templates import render
@@ -415,7 +415,7 @@ class SurveyWriter:
             survey.files["outline"] = str(path.with_name(path.stem + ".outline.md"))
         write_atomic(bib, bibtex(survey))
         write_atomic(js, to_json(survey))
-        write_atomic(path, survey.to_markdown())
+        write_atomic(path, markdown(survey))
         state.write_text("written.json", json.dumps({"sha256": _sha(path)}))
         return survey
 
