@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING, Any
 from agent.core import offline as _offline  # noqa: F401  (offline switches first, always)
 
 if TYPE_CHECKING:
-    from agent.api import SurveyAgent, sample_papers
+    from agent.api import SurveyAgent, sample_papers, verify_claim, verify_text
     from agent.ask import Answer
-    from agent.core.errors import ModelError, StoreDamaged, SurveyError
-    from agent.store.ingest import IngestReport
-    from agent.core.paper import Paper
-    from agent.store.search import SearchHit
-    from agent.core.settings import Settings
     from agent.check.verdict import Verdict
     from agent.check.verify import VerificationReport
-    from agent.api import verify_claim, verify_text
+    from agent.core.errors import ModelError, StoreDamaged, SurveyError
+    from agent.core.paper import Paper
+    from agent.core.settings import Settings
+    from agent.store.ingest import IngestReport
+    from agent.store.search import SearchHit
     from agent.survey.models import Survey
 
 __all__ = ["SurveyAgent", "Settings", "Paper", "SearchHit", "Answer", "Verdict", "VerificationReport", "Survey",

@@ -13,21 +13,21 @@ from typing_extensions import TypedDict  # pydantic needs this one, not typing's
 
 from agent.ask import Answer, Asker, Conversation
 from agent.core.errors import SurveyError
-from agent.llm.client import LLMClient, OnToken
-from agent.store.ingest import IngestReport, ingest_paths
 from agent.core.paper import Paper
-from agent.store.search import SearchHit
 from agent.core.settings import Settings
+from agent.llm.client import LLMClient, OnToken
 from agent.sources import FORMATS
+from agent.store.ingest import IngestReport, ingest_paths
+from agent.store.search import SearchHit
 from agent.store.store import Progress, Store
 
 if TYPE_CHECKING:
     from agent.check.evaluate import EvalShape
-    from agent.store.doctor import DoctorReport
     from agent.check.verdict import Verdict
+    from agent.check.verify import VerificationReport, Verifier
+    from agent.store.doctor import DoctorReport
     from agent.survey import Survey
     from agent.survey.writer import OnProgress
-    from agent.check.verify import VerificationReport, Verifier
 
 
 # The JSON shapes of `remove` and `export` (docs/schema/ is generated from them by agent.schema).

@@ -11,18 +11,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.check.checker import gate
-from agent.core.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
+from agent.check.checker import Checker, gate
 from agent.check.claims import cited_sentences
-from agent.core.errors import ModelError, SurveyError
 from agent.check.relevance import addresses
+from agent.core.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
+from agent.core.errors import ModelError
+from agent.core.settings import Settings
+from agent.core.templates import render_template
+from agent.core.text import clip
 from agent.evidence import Evidence, copies, coverage, is_instruction, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.llm.client import Completion, LLMClient, Message, OnToken, Usage
 from agent.store.search import SearchHit
-from agent.core.settings import Settings
 from agent.store.store import Store
-from agent.core.templates import render
-from agent.core.text import clip
 
 if TYPE_CHECKING:
     from agent.check.verify import VerificationReport
@@ -133,15 +133,15 @@ class Asker:
                             flagged=flagged)
             conversation.turns.append(answer)
             return answer
-        block = render("evidence", first=not conversation.messages, evidence=new) if new else ""
-        content = render(
+        block = render_template("evidence", first=not conversation.messages, evidence=new) if new else ""
+        content = render_template(
             "answer",
             evidence_block=block,
             question=question,
             sentences="2 to 4",
             example_key=(new or list(known.values()))[0].key,
         )
-        messages = conversation.messages or [{"role": "system", "content": render("system", abstain_marker=ABSTAIN_MARKER)}]
+        messages = conversation.messages or [{"role": "system", "content": render_template("system", abstain_marker=ABSTAIN_MARKER)}]
         messages = [*messages, {"role": "user", "content": content}]
         # 2-4 short sentences fit in 160 tokens; a longer reply costs seconds and adds nothing checkable.
         reply = self.llm.complete(messages, model=model, on_token=on_token, max_tokens=min(self.settings.max_tokens, 160))
@@ -189,8 +189,6 @@ class Asker:
 
     def _verify(self, answer: Answer, known: dict[str, Evidence]) -> None:
         """Check every cited sentence against its abstract, then repair what fails (SURVEY_REPAIR)."""
-        from agent.check.checker import Checker
-
         started = time.perf_counter()
         checked = Checker(self.store, self.settings, self.llm).verify_and_repair(answer.answer)
         answer.verification = checked.report

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from agent.api import SurveyAgent
 from agent.ask import Conversation
 from agent.core.errors import SurveyError
 from agent.render import Streamer, answer_markdown, show_answer
-from rich.markup import escape
 
 HELP = """Ask a question about the papers in the store; follow-up questions use the conversation.
   /sources      papers cited by the last answer, and the evidence it was given

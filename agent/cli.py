@@ -11,8 +11,8 @@ import typer
 
 from agent.core import offline  # noqa: F401
 from agent.core.errors import SurveyError
-from agent.sources import FILE_KINDS, FORMATS
 from agent.core.text import clip
+from agent.sources import FILE_KINDS, FORMATS
 
 app = typer.Typer(
     help="Turn a pile of research papers into cited answers and verified surveys — offline by default.",

@@ -15,13 +15,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.core.templates import render
+from agent.core.templates import render_template
 from agent.core.text import split_sentences, stems
 from agent.store.search import SearchHit
 
 if TYPE_CHECKING:
-    from agent.llm.client import LLMClient
     from agent.core.settings import Settings
+    from agent.llm.client import LLMClient
     from agent.store.store import Store
 
 
@@ -145,7 +145,7 @@ def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: s
     hits = store.search(query, k, **filters)
     evidence = select_evidence(question, hits, store, settings)
     if settings.reformulate and coverage(question, evidence) < 0.5:
-        prompt = render("reformulate", question=question, context=context)
+        prompt = render_template("reformulate", question=question, context=context)
         rewritten = llm.complete([{"role": "user", "content": prompt}], max_tokens=32, allow_empty=True).text
         rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
         if rewritten and rewritten.lower() != query.lower():

@@ -42,7 +42,6 @@ def answer_markdown(answer: Answer, heading: bool = False) -> str:
 def show_answer(console: Any, answer: Answer) -> None:
     """Print an answer as rendered Markdown followed by a dim usage line."""
     from rich.markdown import Markdown
-
     from rich.markup import escape
 
     console.print(Markdown(printable(answer_markdown(answer))))

@@ -98,7 +98,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 _CACHE: dict[str, dict[str, Any]] | None = None
 
 
-def render(schema: dict[str, Any]) -> str:
+def dumps(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for name, schema in schemas().items():
         path = args.folder / f"{name}.json"
-        text = render(schema)
+        text = dumps(schema)
         if args.write:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

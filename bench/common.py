@@ -11,9 +11,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.store.chunking import abstract_text  # noqa: E402
 from agent.core.paper import Paper  # noqa: E402
 from agent.sources import parse_file  # noqa: E402
+from agent.store.chunking import abstract_text  # noqa: E402
 
 ARXIV = ROOT.parent / "shared" / "data" / "arxiv-75k.jsonl.gz"
 DEFAULT_CACHE = Path.home() / ".cache" / "survey-agent" / "bench"

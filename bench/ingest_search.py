@@ -272,9 +272,9 @@ def parse_only_seconds(corpus: Path) -> float:
 def worker_dense(spec: dict[str, Any]) -> dict[str, Any]:
     """Dense ingest of spec["corpus"] into a fresh store, then the raw model on the same texts."""
     from agent.api import SurveyAgent
+    from agent.sources import parse_file
     from agent.store.chunking import chunk_paper
     from agent.store.embeddings import LocalMiniLM
-    from agent.sources import parse_file
 
     corpus = Path(spec["corpus"])
     agent = SurveyAgent(store=spec["store"], embedding_model="local")
@@ -360,8 +360,8 @@ def check_cache(embedder: Any, texts: list[str], vectors: np.ndarray, what: str)
 def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
     """A search store from cached vectors: catalog ingest, cached vectors into Chroma, keyword index."""
     from agent.api import SurveyAgent
-    from agent.store.ingest import ingest_paths
     from agent.sources import parse_file
+    from agent.store.ingest import ingest_paths
 
     corpus, timers = Path(spec["corpus"]), Timers()
     agent = SurveyAgent(store=spec["store"], embedding_model="local")

@@ -40,8 +40,8 @@ def quality(scores) -> dict:  # type: ignore[no-untyped-def]
 def cascade(pairs: list, judge: TrainedJudge, model: str) -> dict:
     """The cascade on `pairs` (one untimed pair first: it starts the embedded server), beside the encoder."""
     from agent.check.judges import CascadeJudge
-    from agent.llm.client import LLMClient
     from agent.core.settings import Settings
+    from agent.llm.client import LLMClient
 
     with tempfile.TemporaryDirectory() as cache:
         llm = LLMClient(Settings(cache_dir=Path(cache), llm_cache=False))

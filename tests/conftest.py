@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import fake_llm
 from agent.api import SurveyAgent, sample_papers
+
+import fake_llm
 
 fake_llm.register()  # `fake/...` model strings now resolve inside litellm, for every test
 

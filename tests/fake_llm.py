@@ -18,12 +18,13 @@ import math
 import os
 import re
 import time
-from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 from agent.core import offline  # noqa: F401  (litellm must not fetch its price map: switches first)
 
+# isort: split
 import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ChoiceLogprobs, GenericStreamingChunk, ModelResponse, Usage

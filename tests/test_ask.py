@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
 from agent.ask import ABSTENTION, UNCITED, Conversation
-from agent.core.citations import normalize, parse_keys
 from agent.check.claims import cited_sentences
 from agent.cli import app
+from agent.core.citations import normalize, parse_keys
 from agent.core.errors import EmptyStoreError, SurveyError
 
 LAUNCHER = Path(__file__).with_name("fake_survey.py")  # `survey` with the fake model registered

@@ -12,14 +12,13 @@ from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
 from agent.check.calibration import calibrate, ece, fit_temperature, supported_probability
-from agent.check.judges import CascadeJudge, yes_probability
-from agent.cli import app
 from agent.check.evaluate import NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, score
-from agent.check.verdict import CONTRADICTED, Case, Verdict
-from agent.check.judges import TrainedJudge
+from agent.check.judges import CascadeJudge, TrainedJudge, yes_probability
 from agent.check.nli import MODEL_DIR, NLIModel
 from agent.check.repair import UNVERIFIED, Repairer
+from agent.check.verdict import CONTRADICTED, Case, Verdict
 from agent.check.verify import Verifier
+from agent.cli import app
 
 SAMPLE = Path(__file__).with_name("calibration_sample.jsonl")
 

@@ -71,8 +71,8 @@ def test_a_number_the_paper_states_differently_is_a_conflict(claim: str, conflic
 
 
 def test_overrule_marks_a_conflicting_number_contradicted() -> None:
-    from agent.check.verdict import CONTRADICTED, NOT_ENOUGH_INFO, Case, Verdict
     from agent.check.judges import overrule
+    from agent.check.verdict import CONTRADICTED, NOT_ENOUGH_INFO, Case, Verdict
 
     case = Case("X reaches a top-1 accuracy of 85.1% on ImageNet.", "x", "X", PAPER.split(". "))
     verdict = overrule(Verdict(case.claim, "x", NOT_ENOUGH_INFO, 0.6), case)

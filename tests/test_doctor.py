@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from agent.api import SurveyAgent
-from agent.store.catalog import backups, check_integrity
 from agent.core.errors import StoreDamaged
+from agent.store.catalog import backups, check_integrity
 from agent.store.vectors import VectorIndex, collection_name
+
 from conftest import abstract, run_cli, write_listing
 
 TOPICS = ["graphs", "vision", "speech", "robots"]

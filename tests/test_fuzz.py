@@ -241,7 +241,10 @@ def test_nasty_text_in_every_format_is_normalized(title, abstract, key):
     """Controls, ANSI escapes, lone surrogates and invisible characters never reach a stored paper."""
     record = {"title": title, "abstract": abstract, "key": key}
     _check("n.jsonl", (json.dumps(record) + "\n").encode())  # \\ud800 escapes: lone surrogates after loading
-    encodable = lambda s: s.encode("utf-8", "replace").decode("utf-8")  # a file on disk holds no surrogates
+
+    def encodable(s: str) -> str:
+        return s.encode("utf-8", "replace").decode("utf-8")  # a file on disk holds no surrogates
+
     bib = "@article{k,\n  title = {" + encodable(title) + "},\n  abstract = {" + encodable(abstract) + "}\n}\n"
     _check("n.bib", bib.encode())
     _check("n.txt", f"{encodable(title)}\n\n{encodable(abstract) + ' ' + ABSTRACT}\n".encode())

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.schema import main as schema_main
+
 from conftest import ROOT, abstract, run_cli, write_listing
 
 SCHEMAS = ROOT / "docs" / "schema"

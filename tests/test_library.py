@@ -13,6 +13,7 @@ import pytest
 
 import agent
 from agent import SurveyAgent
+
 from conftest import ROOT
 
 

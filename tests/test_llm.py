@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from agent.core.errors import SurveyError
-from agent.llm.client import LLMClient
 from agent.core.settings import Settings
+from agent.llm.client import LLMClient
+
 from fake_llm import auth_error, rate_limit
 
 MESSAGES = [{"role": "user", "content": "Say something about [@A]."}]
@@ -164,8 +165,8 @@ def test_a_remote_model_without_a_price_is_not_reported_as_free(tmp_path: Path, 
 
 
 def test_steps_with_a_fallback_get_an_empty_uncached_reply(tmp_path: Path, fake) -> None:
-    from agent.llm.client import EmptyReply, LLMClient
     from agent.core.settings import Settings
+    from agent.llm.client import EmptyReply, LLMClient
 
     client = LLMClient(Settings(model="fake/rules", cache_dir=tmp_path / "cache", llm_retry_wait=0.01))
     fake.script += ["", ""]

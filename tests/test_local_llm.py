@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.ask import ModelFault
-
 from agent.api import SurveyAgent
+from agent.ask import ModelFault
 from agent.core.citations import parse_keys
 from agent.core.errors import SurveyError
-from agent.llm.local import PartedModel, assemble, model_file
 from agent.core.settings import Settings
+from agent.llm.local import PartedModel, assemble, model_file
 
 
 def _parts(tmp_path: Path, blobs: list[bytes], prefix: str) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 
 import anyio
 import jsonschema
-import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from conftest import ROOT, SEED_000, write_listing, abstract
+from conftest import ROOT, abstract, write_listing
 
 LAUNCHER = ROOT / "tests" / "fake_survey.py"  # `survey` with the fake model registered
 SCHEMAS = ROOT / "docs" / "schema"

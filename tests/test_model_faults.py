@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from agent.core.errors import ModelError
-from agent.llm.client import EmptyReply, LLMClient
 from agent.core.settings import Settings
+from agent.llm.client import EmptyReply, LLMClient
+
 from fake_server import REPLY, FakeServer
 
 MESSAGES = [{"role": "user", "content": "What do long video benchmarks measure?"}]

@@ -15,6 +15,7 @@ import pytest
 from agent.api import SurveyAgent
 from agent.core.errors import EmptyStoreError, SurveyError
 from agent.store.vectors import collection_name
+
 from conftest import SEED_000, abstract
 
 

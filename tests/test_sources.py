@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import agent
-from agent.store.chunking import chunk_paper
-from agent.store.keys import VALID_KEY, assign_key, base_key
 from agent.core.paper import Paper
 from agent.sources import Parsed, SourceError, parse_file
+from agent.store.chunking import chunk_paper
+from agent.store.keys import VALID_KEY, assign_key, base_key
 
 SAMPLE_DIR = Path(agent.__file__).resolve().parent / "data" / "sample"
 ARXIV_DUMP = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-75k.jsonl.gz"

@@ -16,6 +16,7 @@ import pytest
 from agent.api import SurveyAgent
 from agent.core.errors import SurveyError
 from agent.store.vectors import collection_name
+
 from conftest import SAMPLE, SEED_000, SEED_001, SEED_002, abstract, cli_json, run_cli, write_listing
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import bibtexparser
 import pytest
 
-import fake_llm
 from agent.api import SurveyAgent
 from agent.core.citations import parse_keys
 from agent.core.errors import SurveyError
 from agent.survey import Survey
+
+import fake_llm
 
 TOPIC = "long video understanding benchmarks"
 LAUNCHER = Path(__file__).with_name("fake_survey.py")

@@ -10,13 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.api import SurveyAgent
-from agent.check.rules import quoted_in
-from agent.cli import app
 from agent.check.evaluate import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED, clean_claim, load_pairs, score
-from agent.core.text import split_sentences
 from agent.check.repair import UNVERIFIED, Repairer
+from agent.check.rules import quoted_in
 from agent.check.verify import Verifier
-
+from agent.cli import app
+from agent.core.text import split_sentences
 
 
 @pytest.fixture(scope="module")

@@ -33,9 +33,9 @@ from verifier import feature_rows, fit_combiner, fold_of, informative  # noqa: E
 
 from agent.check.calibration import calibrate, ece, fit_temperature, supported_probability  # noqa: E402
 from agent.check.evaluate import LABELS, LabeledPair, load_pairs, score  # noqa: E402
-from agent.check.verdict import SUPPORTED, UNCERTAIN, Case, Verdict  # noqa: E402
 from agent.check.judges import FEATURES, combine, overrule  # noqa: E402
 from agent.check.rationale import candidates  # noqa: E402
+from agent.check.verdict import SUPPORTED, UNCERTAIN, Case, Verdict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "train" / "out"
@@ -247,11 +247,10 @@ def cmd_cascade(args: argparse.Namespace) -> None:
     import tempfile
     import time
 
-    from agent.check.judges import CascadeJudge, yes_probability
-    from agent.check.judges import TrainedJudge
-    from agent.llm.client import LLMClient
+    from agent.check.judges import CascadeJudge, TrainedJudge, yes_probability
     from agent.core.settings import Settings
-    from agent.core.templates import render
+    from agent.core.templates import render_template
+    from agent.llm.client import LLMClient
 
     n = args.on
     pairs = {(n, p.claim_id, p.doc_id): p for p in load(n)}
@@ -273,7 +272,7 @@ def cmd_cascade(args: argparse.Namespace) -> None:
                 for i in todo:
                     p = pairs[(n, rows[i]["claim_id"], rows[i]["doc_id"])]
                     shown = [p.sentences[j] for j in candidates(p.claim, p.sentences, judge.k)]
-                    p_yes = yes_probability(judge._top_logprobs(render("verify_yesno", claim=p.claim, title=p.title, sentences=shown)))
+                    p_yes = yes_probability(judge._top_logprobs(render_template("verify_yesno", claim=p.claim, title=p.title, sentences=shown)))
                     seen[(p.claim_id, p.doc_id)] = p_yes
                     f.write(json.dumps({"claim_id": p.claim_id, "doc_id": p.doc_id, "label": p.label, "p_yes": p_yes}) + "\n")
                     f.flush()

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import perturb
 
-from agent.core.text import split_sentences
-
 from agent.check.rationale import overlap_scores
+from agent.core.text import split_sentences
 
 SUPPORTS, CONTRADICTS, NEITHER = 0, 1, 2
 # "Experiments show that X" -> the finding X, stated as a claim (a shorter restatement of its sentence).

@@ -261,9 +261,8 @@ def feature_rows(rows: list[dict], pairs: dict) -> tuple[list[list[float]], list
     """Combiner inputs and gold label indices for out-of-fold rows (features as agent.judges computes them)."""
     import numpy as np
 
-    from agent.check.verdict import Case
-
     from agent.check.judges import features
+    from agent.check.verdict import Case
 
     xs, ys = [], []
     for row in rows:
@@ -297,8 +296,8 @@ def fit_combiner(xs: list[list[float]], ys: list[int], l2: float = 1e-2, steps: 
 
 
 def predict_labels(xs: list[list[float]], combiner: dict, rows: list[dict], pairs: dict, enforce: str) -> list[str]:
-    from agent.check.verdict import Case, Verdict
     from agent.check.judges import combine, overrule
+    from agent.check.verdict import Case, Verdict
 
     out = []
     for row, probs in zip(rows, combine(xs, combiner)):

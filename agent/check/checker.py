@@ -10,15 +10,16 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.core.citations import UNCITED, drop_keys, normalize, tidy_citation
 from agent.check.claims import cited_sentences
+from agent.check.repair import Repairer, parse_modes
+from agent.check.verify import ClaimCheck, VerificationReport, Verifier
+from agent.core.citations import UNCITED, drop_keys, normalize, tidy_citation
 from agent.core.text import clip
 
 if TYPE_CHECKING:
-    from agent.llm.client import LLMClient
     from agent.core.settings import Settings
+    from agent.llm.client import LLMClient
     from agent.store.store import Store
-    from agent.check.verify import ClaimCheck, VerificationReport, Verifier
 
 
 @dataclass
@@ -73,8 +74,8 @@ class Checked:
     """Text after gate, verification and repair, with the report of what stayed and of everything."""
 
     text: str
-    report: "VerificationReport"  # the sentences kept, after repair
-    checks: list["ClaimCheck"]  # every sentence judged, removed ones included (their `repair` says so)
+    report: VerificationReport  # the sentences kept, after repair
+    checks: list[ClaimCheck]  # every sentence judged, removed ones included (their `repair` says so)
     problems: list[str] = field(default_factory=list)
     draft_recall: float = 1.0  # citation recall of the text before repair
 
@@ -84,12 +85,10 @@ class Checker:
 
     def __init__(self, store: "Store", settings: "Settings", llm: "LLMClient | None" = None) -> None:
         self.store, self.settings, self.llm = store, settings, llm
-        self._verifier: "Verifier | None" = None
+        self._verifier: Verifier | None = None
 
     @property
-    def verifier(self) -> "Verifier":
-        from agent.check.verify import Verifier
-
+    def verifier(self) -> Verifier:
         if self._verifier is None:
             self._verifier = Verifier(self.store, self.settings, self.llm)
         return self._verifier
@@ -99,8 +98,6 @@ class Checker:
 
         `without` leaves repair modes out (a survey never re-cites a sentence to another paper).
         """
-        from agent.check.repair import Repairer, parse_modes
-
         report = self.verifier.verify_text(text)
         before = report.citation_recall
         modes = [m for m in parse_modes(self.settings.repair) if m not in without] or ["flag"]
@@ -116,6 +113,4 @@ class Checker:
         return checked
 
     def _empty(self) -> Checked:
-        from agent.check.verify import VerificationReport
-
         return Checked("", VerificationReport([], self.settings.verify_model), [])

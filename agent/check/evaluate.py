@@ -17,9 +17,8 @@ from pathlib import Path
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
 from agent.check.calibration import ece, supported_probability
-from agent.core.errors import SurveyError
 from agent.check.verdict import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict  # noqa: F401  (labels re-exported)
-
+from agent.core.errors import SurveyError
 
 _DATASET_LABELS = {
     "SUPPORT": SUPPORTED,

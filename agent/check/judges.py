@@ -20,12 +20,12 @@ from agent.check import rules as checks
 from agent.check.calibration import calibrate, softmax
 from agent.check.rationale import candidates, overlap_scores, top_k
 from agent.check.verdict import CONTRADICTED, LABELS, NOT_ENOUGH_INFO, SUPPORTED, UNCERTAIN, Case, Judge, Verdict
-from agent.core.templates import render
+from agent.core.templates import render_template
 from agent.core.text import stems
 
 if TYPE_CHECKING:
-    from agent.llm.client import LLMClient
     from agent.check.nli import NLIModel
+    from agent.llm.client import LLMClient
 
 
 def overrule(verdict: Verdict, case: Case, enforce: str = "all") -> Verdict:
@@ -162,12 +162,12 @@ class LLMJudge:
         idx = candidates(case.claim, case.sentences, self.k)
         shown = [case.sentences[i] for i in idx]
         if self.minicheck:
-            prompt = render("minicheck", document=" ".join(shown), claim=case.claim)
+            prompt = render_template("minicheck", document=" ".join(shown), claim=case.claim)
             reply = self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=4).text
             yes = reply.strip().lower().startswith("yes")
             label = SUPPORTED if yes else NOT_ENOUGH_INFO
             return Verdict(case.claim, case.key, label, 1.0, shown[:1], {}, [], self.name)
-        prompt = render("verify", claim=case.claim, title=case.title, sentences=shown)
+        prompt = render_template("verify", claim=case.claim, title=case.title, sentences=shown)
         reply = self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=24).text
         return parse_reply(reply, case, shown, self.name)
 
@@ -246,7 +246,7 @@ class CascadeJudge:
 
     def _ask(self, case: Case, verdict: Verdict) -> Verdict:
         shown = [case.sentences[i] for i in candidates(case.claim, case.sentences, self.k)]
-        prompt = render("verify_yesno", claim=case.claim, title=case.title, sentences=shown)
+        prompt = render_template("verify_yesno", claim=case.claim, title=case.title, sentences=shown)
         self.asked += 1
         try:
             top = self._top_logprobs(prompt)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.core import offline  # onnxruntime's telemetry off before it is imported
 from agent.check.calibration import softmax
+from agent.core import offline  # onnxruntime's telemetry off before it is imported
 from agent.core.errors import SurveyError
 
 MODEL_DIR = Path(__file__).parents[1] / "data" / "verifier"

@@ -10,6 +10,7 @@ import math
 
 from agent.core.text import stems
 
+
 def overlap_scores(claim: str, sentences: list[str]) -> list[float]:
     """IDF-weighted share of the claim's content words found in each sentence.
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agent.core.citations import CITE_GROUP
-from agent.core.citations import with_citation as _cite
 from agent.check.verdict import Case, Verdict
 from agent.check.verify import ClaimCheck, VerificationReport, Verifier
+from agent.core.citations import CITE_GROUP
+from agent.core.citations import with_citation as _cite
+from agent.core.errors import SurveyError
+from agent.core.templates import render_template
 
 if TYPE_CHECKING:
     from agent.llm.client import LLMClient
@@ -28,8 +30,6 @@ UNVERIFIED = "[unverified]"
 
 
 def parse_modes(value: str) -> list[str]:
-    from agent.core.errors import SurveyError
-
     modes = [m.strip() for m in value.split(",") if m.strip()]
     bad = [m for m in modes if m not in MODES]
     if bad:
@@ -107,13 +107,11 @@ class Repairer:
 
     def _rewrite(self, check: ClaimCheck) -> tuple[str, Verdict] | None:
         """The model restates the claim from its best evidence sentence; None unless the result verifies."""
-        from agent.core.templates import render
-
         with_evidence = [v for v in check.verdicts if v.evidence]
         if self.llm is None or not with_evidence:
             return None
         best = max(with_evidence, key=lambda v: v.probabilities.get("SUPPORTED", 0.0))
-        prompt = render("rewrite", key=best.key, evidence=" ".join(best.evidence), sentence=check.claim.text)
+        prompt = render_template("rewrite", key=best.key, evidence=" ".join(best.evidence), sentence=check.claim.text)
         reply = self.llm.complete([{"role": "user", "content": prompt}], max_tokens=80, allow_empty=True).text.strip().splitlines()
         sentence = reply[0].strip() if reply else ""
         if not sentence:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from agent.core.text import split_sentences, stems
+
 _NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,]\d+)*(?:\s?%|\s?percent)?(?![\w])")
 # Names: acronyms (RLHF, COCO), mixed case (ImageNet, mPLUG), letters with digits (GPT-4, Qwen2.5, T5).
 _NAME = re.compile(r"(?<![\w-])(?=[\w.+-]*[A-Z][\w.+-]*[A-Z0-9]|[\w.+-]*[A-Za-z]-?\d)[A-Za-z][\w+-]*(?:\.\d+)?[\w+-]*")
@@ -158,8 +160,6 @@ def conflicting_numbers(claim: str, paper_text: str) -> tuple[tuple[str, str, st
     claim measures: a sentence sharing 3+ content words with the claim states a number of the same kind
     and magnitude ("85.1%" in the claim, "accuracy of 80.5" in the paper). Those claims are contradicted,
     not merely unsupported."""
-    from agent.core.text import split_sentences, stems
-
     missing = set(missing_numbers(claim, paper_text))
     if not missing:
         return ()

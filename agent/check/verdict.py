@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-
 # The verdict vocabulary, shared by judges, reports and benchmarks.
 SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO = "SUPPORTED", "CONTRADICTED", "NOT_ENOUGH_INFO"
 LABELS = [SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO]

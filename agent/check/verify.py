@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
-from agent.core.citations import UNCITED
 from agent.check.claims import Claim, split_claims
-from agent.core.errors import SurveyError
-from agent.check.verdict import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict
 from agent.check.judges import make_judge
+from agent.check.verdict import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict
+from agent.core.citations import UNCITED
+from agent.core.errors import SurveyError
 from agent.core.paper import normalize_title
 from agent.core.text import split_sentences
 
 if TYPE_CHECKING:
-    from agent.llm.client import LLMClient
     from agent.core.settings import Settings
+    from agent.llm.client import LLMClient
     from agent.store.store import Store
 
 

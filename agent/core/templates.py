@@ -33,6 +33,6 @@ def _environment():  # type: ignore[no-untyped-def]
     )
 
 
-def render(name: str, **data: Any) -> str:
+def render_template(name: str, **data: Any) -> str:
     """Render `prompts/<name>.j2` with `data`."""
     return _environment().get_template(f"{name}.j2").render(**data).strip()

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.store.chunking import Chunk
 from agent.core.errors import StoreDamaged
 from agent.core.paper import Paper
+from agent.store.chunking import Chunk
 
 # Bumped with every change to _SCHEMA; a catalog made before one is backed up before it is changed.
 SCHEMA_VERSION = 1

@@ -13,13 +13,12 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
+from agent.core.errors import SurveyError
 from agent.store.catalog import Catalog, backups, check_integrity
 from agent.store.embeddings import embedder_name
-from agent.core.errors import SurveyError
 from agent.store.store import Store
 from agent.store.vectors import VectorsUnavailable
 

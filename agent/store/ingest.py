@@ -8,15 +8,14 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
+from agent.core.paper import Paper
+from agent.sources import SUFFIXES, Rejection, SourceError, parse_file
 from agent.store.catalog import Catalog
 from agent.store.chunking import chunk_paper
 from agent.store.keys import assign_key
-from agent.core.paper import Paper
-from agent.sources import SUFFIXES, Rejection, SourceError, parse_file
 from agent.store.store import Progress
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from agent.core.text import stemmer
 
+
 def _tokenize(texts: list[str], ids: bool):  # type: ignore[no-untyped-def]
     import bm25s
 

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from agent.core.errors import EmptyStoreError, StoreDamaged, SurveyError
+from agent.core.settings import Settings
 from agent.store.catalog import Catalog, backups
 from agent.store.embeddings import Embedder, embedder_name, make_embedder
-from agent.core.errors import EmptyStoreError, StoreDamaged, SurveyError
 from agent.store.keyword import KeywordIndex, KeywordIndexDamaged
 from agent.store.search import SearchHit, fuse, papers_in_order, snippet
-from agent.core.settings import Settings
 from agent.store.vectors import VectorsUnavailable
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total): what ingest and sync report as they go

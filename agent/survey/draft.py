@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent.check.checker import gate
 from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
-from agent.core.text import stems
+from agent.core.templates import render_template
+from agent.core.text import clip, stems
 from agent.survey.models import PaperCard, Sentence
 from agent.survey.overlap import copies
-from agent.core.templates import render
-from agent.core.text import clip
 
 if TYPE_CHECKING:
     from agent.check.checker import Checker
@@ -44,7 +43,7 @@ def cards_block(cards: list[PaperCard], text: str = "sentences") -> str:
     """The cards as evidence: key, title, year, then the card's sentences on one line."""
     rows = [{"key": c.key, "title": c.title, "year": c.year,
              "text": c.limitation if text == "limitation" else c.brief} for c in cards]
-    return render("cards", cards=rows)
+    return render_template("cards", cards=rows)
 
 
 @dataclass
@@ -186,7 +185,7 @@ class Drafter:
             if sentence:
                 sentences.append(sentence)
         if compare and kind == "paper" and len(cards) > 1:
-            reply = self._complete(render("write_compare", cards_block=block, theme=theme, topic=self.topic, keys=keys), 70)
+            reply = self._complete(render_template("write_compare", cards_block=block, theme=theme, topic=self.topic, keys=keys), 70)
             gated = gate(reply.replace("\n", " "), keys, mark_uncited=False)
             problems += gated.problems
             # Citations may stand as subjects ("[@a] uses X, while [@b] ..."): kept where the model put them.
@@ -204,7 +203,7 @@ class Drafter:
              problems: list[str]) -> str:
         """The sentence about one paper: asked over the group's cards, checked for attribution, reworded if copied."""
         keys = [c.key for c in cards]
-        prompt = render("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
+        prompt = render_template("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
                         title=card.title, kind=kind, subject=card.name)
         # ~20 words; a tight budget keeps a weak model from pasting the whole card.
         sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name, card.title)
@@ -228,7 +227,7 @@ class Drafter:
         A weak model pastes the abstract; asked with the sentence alone, it rewords. The new wording must
         keep every name of the old one and be supported by the paper, else the faithful copy stays.
         """
-        reply = self._complete(render("reword", sentence=CITE_GROUP.sub("", sentence).strip()), 45)
+        reply = self._complete(render_template("reword", sentence=CITE_GROUP.sub("", sentence).strip()), 45)
         new, _ = one_sentence(reply, card.key, [card.key], card.name, card.title)
         names = {n for n in re.findall(r"\b(?=[\w\-]*[A-Z0-9][\w\-]*[A-Z0-9])[\w\-]+\b", sentence)
                  if n.rstrip("s").upper() not in _GENERIC_ACRONYMS}

@@ -11,9 +11,9 @@ import re
 from typing import TYPE_CHECKING
 
 from agent.core.errors import SurveyError
+from agent.core.templates import render_template
 from agent.core.text import stems
 from agent.survey.models import Outline, PaperCard, Theme
-from agent.core.templates import render
 
 if TYPE_CHECKING:
     from agent.llm.client import LLMClient
@@ -92,9 +92,8 @@ def _merge_singletons(x, labels: list[int]) -> list[int]:  # type: ignore[no-unt
 
 def keywords(texts_by_cluster: list[list[str]], exclude: set[str], n: int = 5) -> list[list[str]]:
     """Distinctive words per cluster: class-based TF-IDF (a cluster's texts as one document)."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
     import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
 
     docs = [" ".join(texts) for texts in texts_by_cluster]
     vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]{2,}\b",
@@ -221,7 +220,7 @@ def make_outline(
         keys = [cards[i].key for i in sorted(members, key=lambda i: (cards[i].year or 9999, cards[i].key))]
         name, named_by = "", "keywords"
         if llm is not None and len(groups) > 1:
-            prompt = render("theme_name", topic=topic, keywords=kw, titles=[cards[i].title for i in members[:6]])
+            prompt = render_template("theme_name", topic=topic, keywords=kw, titles=[cards[i].title for i in members[:6]])
             about = " ".join([*kw, *(cards[i].title for i in members)])
             reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24,
                                  allow_empty=True).text

@@ -6,7 +6,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from agent.core.templates import render
+from agent.core.templates import render_template
 
 if TYPE_CHECKING:
     from agent.survey.models import Section, Survey
@@ -81,7 +81,7 @@ def markdown(survey: "Survey") -> str:
     table = [{"paper": _cell(f"{r['title']} (`{r['key']}`)"), "year": _cell(r.get("year") or ""),
               "task": _cell(r.get("task", "")), "headline": _cell(r.get("headline", ""))} for r in survey.table]
     bib = survey.files.get("bib", "").rsplit("/", 1)[-1] or "references.bib"
-    return render(
+    return render_template(
         "survey.md",
         title=survey.title, created=survey.created, kind=survey.kind, model=survey.model,
         judge=survey.settings.get("judge", ""), caveat=survey.settings.get("judge_caveat", ""),

@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.core.errors import SurveyError
+from agent.core.templates import render_template
 from agent.survey.cards import make_card
 from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import Outline, PaperCard, Scope, Section, Sentence, Survey, from_dict
-from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
+from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.render import bibtex, markdown, to_json
 from agent.survey.scope import find_scope, key_phrases, sources_of
 from agent.survey.state import RunState, write_atomic
-from agent.core.templates import render
 
 if TYPE_CHECKING:
-    from agent.llm.client import LLMClient
     from agent.core.settings import Settings
+    from agent.llm.client import LLMClient
     from agent.store.store import Store
 
 
@@ -515,7 +515,7 @@ class SurveyWriter:
         if not ours:
             state.save(stage, inputs, "")
             return ""  # no "we propose ..." sentence to say what the user's paper does
-        reply = self.llm.complete([{"role": "user", "content": render("write_position", titles=titles)}],
+        reply = self.llm.complete([{"role": "user", "content": render_template("write_position", titles=titles)}],
                                   model=model, max_tokens=24, allow_empty=True).text
         sentence = position_sentence(their_phrase(reply, abstract), ours)
         state.save(stage, inputs, sentence)
