@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.api import SurveyAgent, sample_papers  # noqa: E402
+from agent.check.sentences import copies, lcs_ratio, words  # noqa: E402
 from agent.core.citations import parse_keys  # noqa: E402
 from agent.core.text import split_sentences  # noqa: E402
-from agent.survey.overlap import copies, lcs_ratio, words  # noqa: E402
 
 TOPIC = "multimodal large language models"
 RELATED_TITLE = "Grounded video question answering over hour-long videos"

@@ -58,6 +58,11 @@ class PaperCard:
         return " ".join(out)
 
     @property
+    def text(self) -> str:
+        """Everything the card says, title first: what a sentence about the paper may draw on."""
+        return f"{self.title} {self.problem} {self.method} {self.result} {self.limitation}"
+
+    @property
     def sentences(self) -> list[str]:
         """Problem, method, result: the 2-3 abstract sentences shown to the model, without repeats."""
         out: list[str] = []

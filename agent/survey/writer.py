@@ -395,7 +395,7 @@ class SurveyWriter:
         }
         timings["total"] = time.perf_counter() - self._started
         usage = {k: v - self._usage_before.get(k, 0) for k, v in self.llm.usage.to_dict().items()}  # this run only
-        judge = self.checker.verifier.judge
+        judge = self.checker.judge
         return Survey(
             kind=kind, topic=topic, title=title, created=_dt.date.today().isoformat(), model=model,
             settings={**settings, "judge": judge.name, "judge_caveat": judge.caveat, "repair": self.settings.repair,
