@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agent.check.checker import gate
 from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
 from agent.core.templates import render_template
-from agent.survey.models import PaperCard, Sentence
+from agent.survey.models import PaperCard, Sentence, SentenceKind
 
 if TYPE_CHECKING:
     from agent.check.checker import Checker
@@ -141,17 +141,21 @@ class Drafter:
         return self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=max_tokens,
                                  allow_empty=True).text
 
-    def draft(self, cards: list[PaperCard], theme: str, kind: str = "paper", compare: bool = True) -> GroupDraft:
-        """Sentences for one group: one call per paper over the group's cards, one comparison, then the check."""
+    def draft(self, cards: list[PaperCard], theme: str, kind: SentenceKind = SentenceKind.PAPER,
+              compare: bool = True) -> GroupDraft:
+        """Sentences for one group: one call per paper over the group's cards, one comparison, then the check.
+
+        `kind`: what each paper's sentence says, its finding (`PAPER`) or the open problem it points to.
+        """
         keys = [c.key for c in cards]
-        block = cards_block(cards, "limitation" if kind == "open_problem" else "sentences")
+        block = cards_block(cards, "limitation" if kind == SentenceKind.OPEN_PROBLEM else "sentences")
         sentences: list[str] = []
         problems: list[str] = []
         for card in cards:
             sentence = self._one(card, cards, block, theme, kind, problems)
             if sentence:
                 sentences.append(sentence)
-        if compare and kind == "paper" and len(cards) > 1:
+        if compare and kind == SentenceKind.PAPER and len(cards) > 1:
             reply = self._complete(render_template("write_compare", cards_block=block, theme=theme, topic=self.topic, keys=keys), 70)
             gated = gate(reply.replace("\n", " "), keys, uncited="drop")
             problems += gated.problems
@@ -168,12 +172,12 @@ class Drafter:
                 problems.append("no comparison sentence citing two of the group's papers")
         return self.check(sentences, keys, kind, problems)
 
-    def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: str,
+    def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: SentenceKind,
              problems: list[str]) -> str:
         """The sentence about one paper: asked over the group's cards, checked for attribution, reworded if copied."""
         keys = [c.key for c in cards]
         prompt = render_template("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
-                        title=card.title, kind=kind, subject=card.name)
+                        title=card.title, open_problem=kind == SentenceKind.OPEN_PROBLEM, subject=card.name)
         # ~20 words; a tight budget keeps a weak model from pasting the whole card.
         sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name)
         problems += found
@@ -181,7 +185,7 @@ class Drafter:
         if sentence and (wrong := self.checker.attribution(sentence, card.key, card.title, card.text, others, self.topic)):
             problems.append(wrong)
             sentence = ""
-        source = card.limitation if kind == "open_problem" else (card.method or card.result or card.problem)
+        source = card.limitation if kind == SentenceKind.OPEN_PROBLEM else (card.method or card.result or card.problem)
         if not sentence and source:
             # A reply cut off, title-only or about another card: say the paper's own key sentence in other
             # words instead (its card alone, so it cannot drift to a neighbour; cheaper than a longer retry).
@@ -217,7 +221,7 @@ class Drafter:
         problems.append(f"@{card.key}: reworded a sentence that copied its abstract")
         return new
 
-    def check(self, sentences: list[str], keys: list[str], kind: str, problems: list[str]) -> GroupDraft:
+    def check(self, sentences: list[str], keys: list[str], kind: SentenceKind, problems: list[str]) -> GroupDraft:
         """Verify and repair the group's sentences; keep the survivors as `Sentence`s."""
         result = GroupDraft(keys, problems=list(problems))
         if not sentences:
@@ -238,7 +242,7 @@ class Drafter:
             claim_keys = list(check.claim.keys)
             result.sentences.append(Sentence(
                 text=check.claim.source, claim=check.claim.text, keys=claim_keys, status=check.status,
-                kind="comparison" if len(claim_keys) > 1 and kind == "paper" else kind,
+                kind=SentenceKind.COMPARISON if len(claim_keys) > 1 and kind == SentenceKind.PAPER else kind,
                 repair=check.repair, verdicts=verdicts, relevant=list(check.relevant),
             ))
         cited = {k for s in result.sentences for k in s.keys}
