@@ -164,8 +164,8 @@ class Drafter:
             both = [c for s in gated.sentences if len(set(parse_keys(s))) >= 2 if (c := end_cited(s, names))][:1]
             for s in both:
                 shown = [f"{c.title} {c.brief} {c.limitation}" for c in cards if c.key in parse_keys(s)]
-                if vague := self.checker.comparison(s, shown, self.topic):
-                    problems.append(vague)
+                if problem := self.checker.comparison(s, shown, self.topic):
+                    problems.append(problem)
                 else:
                     sentences.append(s)
             if not both:
