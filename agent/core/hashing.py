@@ -18,7 +18,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256(data: str | bytes) -> str:
+    """The SHA-256 of bytes, or of a text's UTF-8 bytes."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
 def fingerprint(value: Any) -> str:
     """The SHA-256 of a value's canonical JSON (keys sorted; what JSON cannot hold is written as str)."""
-    blob = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))

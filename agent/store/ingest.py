@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterable
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
+from agent.core.hashing import sha256
 from agent.core.paper import Paper
 from agent.sources import SUFFIXES, Rejection, SourceError, parse_file
 from agent.store.catalog import Catalog
@@ -172,7 +172,7 @@ def ingest_file(
     report = FileReport(str(path))
     try:
         data = _read(path)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256(data)
         ident = str(path.resolve())
         known = catalog.file(ident)
         if known and known.sha256 == digest:

@@ -8,7 +8,6 @@ command reuses what is done and goes on from there.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import re
 import time
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.check.checker import Checker
 from agent.core.errors import SurveyError
+from agent.core.hashing import file_sha256, sha256
 from agent.core.paper import ascii_fold
 from agent.core.templates import render_template
 from agent.evidence import best_sentences
@@ -71,10 +71,6 @@ def slug(text: str, limit: int = 60) -> str:
     return out or "survey"
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @dataclass
 class _Run:
     """One run between its stages: what the section builders read, and the sections built so far."""
@@ -125,7 +121,7 @@ class SurveyWriter:
             raise SurveyError(f"cannot create the folder {path.parent} ({exc.strerror}); pass -o with a writable path") from None
         if path.exists() and not force:
             manifest = self._run_folder(path) / "written.json"
-            ours = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("sha256") == _sha(path)
+            ours = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("sha256") == file_sha256(path)
             if not ours:
                 raise SurveyError(f"{path} already exists and was not written by this command as it is now; "
                                   "pass -o another path, or --force to overwrite it")
@@ -515,7 +511,7 @@ class SurveyWriter:
         write_atomic(bib, bibtex(survey))
         write_atomic(js, to_json(survey))
         write_atomic(path, markdown(survey))
-        state.write_text("written.json", json.dumps({"sha256": _sha(path)}))
+        state.write_text("written.json", json.dumps({"sha256": file_sha256(path)}))
         return survey
 
     # --- related work --------------------------------------------------------------------------
@@ -591,4 +587,5 @@ class SurveyWriter:
 
 
 def digest_of(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    """A short, stable stage-file name part for a theme's name."""
+    return sha256(text)[:8]
