@@ -13,6 +13,7 @@ from agent.core import offline  # noqa: F401
 from agent.core.errors import SurveyError
 from agent.core.text import clip
 from agent.sources import FILE_KINDS, FORMATS
+from agent.store.search import Filters
 
 app = typer.Typer(
     help="Turn a pile of research papers into cited answers and verified surveys — offline by default.",
@@ -221,8 +222,9 @@ def search(
 ) -> None:
     """Find papers by meaning or by name (BM25 + embeddings, fused)."""
     agent = _agent(store)
-    hits = agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
-    if (year_from is not None or year_to is not None) and (undated := agent.undated()):
+    filters = Filters(year_from, year_to, source)
+    hits = agent.search(query, k=k, mode=mode, filters=filters)
+    if filters.by_year and (undated := agent.undated()):
         _console(stderr=True).print(f"note: --from/--to left out {undated} paper{'' if undated == 1 else 's'} "
                                     "of the store that have no year; search without them to include those")
     if as_json:
@@ -261,12 +263,13 @@ def ask(
     from agent.render import Streamer, show_answer
 
     agent = _agent(store, model=model)
+    filters = Filters(year_from, year_to, source)
     if as_json:
-        _print_json(agent.ask(question, k=k, year_from=year_from, year_to=year_to, source=source).to_dict())
+        _print_json(agent.ask(question, k=k, filters=filters).to_dict())
         return
     out = _console()
     with Streamer(out) as stream:
-        answer = agent.ask(question, k=k, on_token=stream, year_from=year_from, year_to=year_to, source=source)
+        answer = agent.ask(question, k=k, on_token=stream, filters=filters)
     show_answer(out, answer)
 
 
@@ -276,8 +279,7 @@ def chat(model: ModelOpt = None, store: StoreOpt = None, year_from: FromOpt = No
     """Talk to your papers: follow-up questions, /sources, /papers, /save FILE, /model, /help."""
     from agent.chat import ChatSession
 
-    filters = {"year_from": year_from, "year_to": year_to, "source": source}
-    ChatSession(_agent(store, model=model), _console(), filters).run()
+    ChatSession(_agent(store, model=model), _console(), Filters(year_from, year_to, source)).run()
 
 
 JudgeOpt = Annotated[
@@ -465,44 +467,16 @@ def write(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a verified survey of TOPIC from the store: Markdown + BibTeX + JSON, every citation checked."""
+    from agent.survey.models import SurveyRequest
+
     agent = _agent(store, model=model)
-    survey = agent.write(topic, papers=papers, sections=sections, outline=outline, include=_keys(include),
-                         exclude=_keys(exclude), output=output, fresh=fresh, force=force,
-                         on_progress=_stages(_console(stderr=True), not as_json))
+    request = SurveyRequest(topic, papers=papers, sections=sections, outline=outline, include=_keys(include),
+                            exclude=_keys(exclude), output=output, fresh=fresh, force=force)
+    survey = agent.write(request=request, on_progress=_stages(_console(stderr=True), not as_json))
     if as_json:
         _print_json(survey.to_dict())
     else:
         _show_survey(survey)
-
-
-def _from_draft(path: Path) -> tuple[str, str]:
-    """Title and abstract of a Markdown draft: the first '# ' heading (or front-matter title), the Abstract section."""
-    import re
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SurveyError(f"{path}: cannot read ({e.__class__.__name__}); pass a UTF-8 Markdown draft") from None
-    title = ""
-    front = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    if front and (m := re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)):
-        title = m.group(1)
-    body = text[front.end():] if front else text
-    if not title and (m := re.search(r"^#\s+(.+)$", body, re.M)):
-        title = m.group(1).strip()
-    abstract = ""
-    m = re.search(r"^#{1,6}\s*abstract\s*$\n(.*?)(?=^#{1,6}\s|\Z)", body, re.M | re.S | re.I)
-    if m:
-        abstract = m.group(1)
-    else:  # the first paragraph after the title
-        after = re.sub(r"^\s*#\s+.+$", "", body, count=1, flags=re.M)
-        abstract = next((p for p in re.split(r"\n\s*\n", after) if p.strip() and not p.lstrip().startswith("#")), "")
-    abstract = " ".join(re.sub(r"^\*\*abstract\.?\*\*:?", "", abstract.strip(), flags=re.I).split())
-    if not title:
-        raise SurveyError(f"{path}: no title found; start the draft with '# Title' or pass --title")
-    if not abstract:
-        raise SurveyError(f"{path}: no abstract found; add an '## Abstract' section or pass --abstract")
-    return title, abstract
 
 
 @app.command("related-work")
@@ -522,16 +496,19 @@ def related_work(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the related-work section of your paper from the store, every --cite key discussed and checked."""
+    from agent.survey.manuscript import read_draft
+    from agent.survey.models import RelatedWorkRequest
+
     if draft is not None:
         if title or abstract:
             raise SurveyError("use either --from DRAFT or --title/--abstract, not both")
-        title, abstract = _from_draft(draft)
+        title, abstract = read_draft(draft)
     if not title or not abstract:
         raise SurveyError("pass --title and --abstract of your paper, or --from draft.md")
     agent = _agent(store, model=model)
-    survey = agent.related_work(title, abstract, cite=_keys(cite), papers=papers, sections=sections,
-                                exclude=_keys(exclude), output=output, fresh=fresh, force=force,
-                                on_progress=_stages(_console(stderr=True), not as_json))
+    request = RelatedWorkRequest(title, abstract, cite=_keys(cite), papers=papers, sections=sections,
+                                 exclude=_keys(exclude), output=output, fresh=fresh, force=force)
+    survey = agent.related_work(request=request, on_progress=_stages(_console(stderr=True), not as_json))
     if as_json:
         _print_json(survey.to_dict())
     else:
@@ -559,13 +536,12 @@ def demo(
     except typer.Exit:
         pass  # a rejected line in the sample would be reported above; go on
     out.print(f"\n[bold]2. survey search {DEMO_QUERY!r} -k 3[/bold]")
-    search(DEMO_QUERY, k=3, store=store, year_from=None, year_to=None, source=None, mode="hybrid", as_json=False)
+    search(DEMO_QUERY, k=3, store=store)
     out.print(f"\n[bold]3. survey ask {DEMO_QUESTION!r}[/bold] (embedded model unless SURVEY_MODEL is set; first start joins the weights)")
     ask(DEMO_QUESTION, model=model, k=None, store=store, as_json=False)
     out.print(f"\n[bold]4. survey write {DEMO_TOPIC!r} --papers {DEMO_PAPERS}[/bold] (a verified survey; a few minutes "
               "with the embedded model)")
-    write(DEMO_TOPIC, output=Path("outputs") / "demo-survey.md", papers=DEMO_PAPERS, sections=None, outline=None,
-          include=None, exclude=None, model=model, fresh=False, force=True, store=store, as_json=False)
+    write(DEMO_TOPIC, output=Path("outputs") / "demo-survey.md", papers=DEMO_PAPERS, model=model, force=True, store=store)
     out.print(f"\nGo on with: survey chat --store {store}")
 
 

@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
@@ -30,6 +31,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from agent.core.errors import SurveyError
 from agent.sources import FormatName
+from agent.store.search import Filters
+from agent.survey.models import RelatedWorkRequest, SurveyRequest
 
 if TYPE_CHECKING:
     from agent.api import SurveyAgent
@@ -68,11 +71,10 @@ class Tools:
         self.base = (base or Path.cwd()).resolve()
         self.allow = [(self.base / a).resolve() for a in allow] or [self.base]
 
-    def search_papers(self, query: str, k: int = 10, year_from: int | None = None, year_to: int | None = None,
-                      source: str | None = None, mode: str = "hybrid") -> dict[str, Any]:
+    def search_papers(self, query: str, k: int, filters: Filters, mode: str) -> dict[str, Any]:
         if k < 1:
             raise SurveyError(f"k={k}: ask for at least 1 paper")
-        hits = self.agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
+        hits = self.agent.search(query, k=k, mode=mode, filters=filters)
         return {"hits": [h.to_dict() for h in hits]}
 
     def list_papers(self, offset: int = 0, limit: int = 100) -> dict[str, Any]:
@@ -102,22 +104,19 @@ class Tools:
 
         return cast("dict[str, Any]", self.agent.ingest(named, format=format, progress=on_progress).to_dict())
 
-    def write(self, kind: Literal["survey", "related-work"], progress: Report | None = None, **args: Any) -> dict[str, Any]:
-        from agent.survey.writer import slug
-
-        # The writer's own default names, checked against --allow before anything is written.
-        default = slug(args["topic"]) if kind == "survey" else "related-work-" + slug(args["title"], 40)
-        output = args.pop("output", None) or Path("outputs") / f"{default}.md"
-        args["output"] = inside(output, self.allow, self.base)
+    def write(self, request: SurveyRequest | RelatedWorkRequest, progress: Report | None = None) -> dict[str, Any]:
+        # The writer's own default name, checked against --allow before anything is written.
+        output = request.output or Path("outputs") / f"{request.default_name}.md"
+        request = replace(request, output=inside(output, self.allow, self.base))
 
         def on_progress(event: Any) -> None:
             if progress is not None:
                 progress(event.done, event.total or None, f"{event.stage}: {event.message}")
 
-        if kind == "survey":
-            survey = self.agent.write(args.pop("topic"), on_progress=on_progress, **args)
+        if isinstance(request, SurveyRequest):
+            survey = self.agent.write(request=request, on_progress=on_progress)
         else:
-            survey = self.agent.related_work(args.pop("title"), args.pop("abstract"), on_progress=on_progress, **args)
+            survey = self.agent.related_work(request=request, on_progress=on_progress)
         return survey.to_dict()
 
 
@@ -248,7 +247,8 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
     async def search_papers(query: str, k: int = 10, year_from: int | None = None, year_to: int | None = None,
                             source: str | None = None, mode: Literal["hybrid", "keyword", "dense"] = "hybrid") -> CallToolResult:
         """Find papers in the store by meaning or by name (BM25 + embeddings, fused); one hit per paper."""
-        return await call("search_papers", None, lambda _: tools.search_papers(query, k, year_from, year_to, source, mode))
+        filters = Filters(year_from, year_to, source)
+        return await call("search_papers", None, lambda _: tools.search_papers(query, k, filters, mode))
 
     async def list_papers(offset: int = 0, limit: int = 100) -> CallToolResult:
         """Papers in the store, in the order they were added (`limit` at a time, from `offset`)."""
@@ -262,6 +262,8 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
                   year_to: int | None = None, source: str | None = None) -> CallToolResult:
         """Answer a question from the abstracts in the store with [@key] citations, each checked against the
         cited abstract, or say that the store does not answer it."""
+        filters = Filters(year_from, year_to, source)
+
         def work(report: Report) -> dict[str, Any]:
             tokens = [0]
 
@@ -270,8 +272,7 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
                 report(tokens[0], None, "generating")
 
             report(0, None, "retrieving evidence")
-            return agent.ask(question, k=k, on_token=on_token, year_from=year_from, year_to=year_to,
-                             source=source).to_dict()
+            return agent.ask(question, k=k, on_token=on_token, filters=filters).to_dict()
         return await call("ask", ctx, work)
 
     async def verify_claim(claim: str, key: str) -> CallToolResult:
@@ -292,18 +293,17 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
                            output: str | None = None, fresh: bool = False, force: bool = False) -> CallToolResult:
         """Write a verified Markdown survey of `topic` from the store (plus BibTeX and JSON beside it).
         A repeated call resumes from the last finished stage; `output` must lie inside an allowed directory."""
-        return await call("write_survey", ctx, lambda report: tools.write(
-            "survey", report, topic=topic, papers=papers, sections=sections, include=include, exclude=exclude,
-            output=output, fresh=fresh, force=force))
+        return await call("write_survey", ctx, lambda report: tools.write(SurveyRequest(
+            topic, papers=papers, sections=sections, include=include, exclude=exclude, output=output, fresh=fresh,
+            force=force), report))
 
     async def related_work(title: str, abstract: str, ctx: Context, cite: list[str] | None = None,
                            papers: int = 15, exclude: list[str] | None = None, output: str | None = None,
                            fresh: bool = False, force: bool = False) -> CallToolResult:
         """Write the related-work section of your paper (its title and abstract) from the store, discussing
         every `cite` key; `output` must lie inside an allowed directory."""
-        return await call("related_work", ctx, lambda report: tools.write(
-            "related-work", report, title=title, abstract=abstract, cite=cite, papers=papers, exclude=exclude,
-            output=output, fresh=fresh, force=force))
+        return await call("related_work", ctx, lambda report: tools.write(RelatedWorkRequest(
+            title, abstract, cite=cite, papers=papers, exclude=exclude, output=output, fresh=fresh, force=force), report))
 
     async def ingest(paths: list[str], ctx: Context, format: FormatName | None = None) -> CallToolResult:
         """Add papers from files or folders (listing .txt, .jsonl, .bib, .pdf) inside the allowed directories."""
