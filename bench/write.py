@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.api import SurveyAgent, sample_papers  # noqa: E402
+from agent.check.sentences import copies, lcs_ratio, words  # noqa: E402
 from agent.core.citations import parse_keys  # noqa: E402
 from agent.core.text import split_sentences  # noqa: E402
-from agent.survey.overlap import copies, lcs_ratio, words  # noqa: E402
+from agent.survey.models import SectionKind, SentenceKind  # noqa: E402
 
 TOPIC = "multimodal large language models"
 RELATED_TITLE = "Grounded video question answering over hour-long videos"
@@ -44,8 +45,8 @@ RELATED_ABSTRACT = (
 
 
 def quality(agent: SurveyAgent, survey) -> dict:  # type: ignore[no-untyped-def]
-    body = [s for sec in survey.sections if sec.kind in ("theme", "open_problems") for s in sec.sentences
-            if s.kind != "position"]
+    body = [s for sec in survey.sections if not SectionKind(sec.kind).code_written for s in sec.sentences
+            if s.kind != SentenceKind.POSITION]
     markdown = Path(survey.files["markdown"]).read_text(encoding="utf-8")
     text, _, refs = markdown.partition("\n## References")
     cited = parse_keys(text)
@@ -71,7 +72,7 @@ def quality(agent: SurveyAgent, survey) -> dict:  # type: ignore[no-untyped-def]
         "near_duplicate_pairs_share": round(dupes / max(len(pairs), 1), 4),
         "near_duplicate_pairs": dupes,
         "flagged_or_removed": sum(len(s.flagged) for s in survey.sections),
-        "papers_per_section": {s.title: len(s.keys) for s in survey.sections if s.kind == "theme"},
+        "papers_per_section": {s.title: len(s.keys) for s in survey.sections if s.kind == SectionKind.THEME},
         "must_cite": cov.get("must_cite"),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.check import rules as checks
+from agent.check.checker import Checker
 
 
 @pytest.mark.parametrize(
@@ -87,3 +88,43 @@ def test_a_rounded_number_is_the_same_number() -> None:
     assert checks.missing_numbers("InfiniBench videos average 76.3 minutes.", paper) == []
     assert checks.missing_numbers("InfiniBench videos average 77 minutes.", paper) == ["77"]
     assert checks.conflicting_numbers("InfiniBench videos average 76.4 minutes.", paper)
+
+
+# --- rules for one drafted sentence, as the Checker applies them ----------------------------------
+REVIEW = ("Seconds to Hours: Reviewing MultiModal Large Language Models on Long Video",
+          "The authors review how video models summarize long inputs.")
+BENCH = ("InfiniBench: A Benchmark for Very Long Video Understanding",
+         "InfiniBench features the longest video duration and the largest number of question-answer pairs.")
+
+
+def test_a_sentence_that_is_only_the_title_is_caught() -> None:
+    title = BENCH[0]
+    assert Checker.attribution("InfiniBench: a benchmark for very long video understanding [@bench].", "bench",
+                               title, BENCH[1], {}, "long video") == "@bench: the model wrote only the paper's title"
+    assert Checker.attribution("InfiniBench features the longest video duration [@bench].", "bench", title,
+                               BENCH[1], {}, "long video") == ""
+
+
+def test_a_sentence_describing_a_neighbouring_card_is_caught() -> None:
+    wrong = "The authors present a benchmark with the longest video duration and most question-answer pairs [@review]."
+    right = "The authors review how video models summarize long inputs [@review]."
+    others = {"bench": " ".join(BENCH)}
+    assert Checker.attribution(wrong, "review", REVIEW[0], " ".join(REVIEW), others, "long video") == \
+        "@review: its sentence describes @bench's card, not its own; dropped"
+    assert Checker.attribution(right, "review", REVIEW[0], " ".join(REVIEW), others, "long video") == ""
+
+
+def test_a_comparison_that_names_nothing_specific_is_caught() -> None:
+    cited = [" ".join(REVIEW), " ".join(BENCH)]
+    vague = "Both papers study long video but from different angles [@review; @bench]."
+    assert Checker.comparison(vague, cited, "long video").startswith("dropped a comparison that names nothing specific")
+    specific = ("The review summarizes how models handle long inputs, while InfiniBench offers the longest video "
+                "duration and most question-answer pairs [@review; @bench].")
+    assert Checker.comparison(specific, cited, "long video") == ""
+
+
+def test_a_near_copy_of_its_source_is_caught() -> None:
+    sources = [BENCH[1]]
+    assert Checker.copied("InfiniBench features the longest video duration and the largest number of "
+                          "question-answer pairs [@bench].", sources)
+    assert not Checker.copied("InfiniBench holds hour-long videos with many questions about each [@bench].", sources)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from agent.check.claims import cited_sentences
 from agent.check.repair import Repairer, parse_modes
+from agent.check.sentences import copies, misattributed, only_title, specific
+from agent.check.verdict import Judge
 from agent.check.verify import ClaimCheck, VerificationReport, Verifier
-from agent.core.citations import UNCITED, drop_keys, normalize, tidy_citation
+from agent.core.citations import CITE_GROUP, UNCITED, drop_keys, normalize, tidy_citation
 from agent.core.text import clip
 
 if TYPE_CHECKING:
@@ -22,22 +24,29 @@ if TYPE_CHECKING:
     from agent.store.store import Store
 
 
+# What the gate does with a sentence citing none of the allowed papers: mark it `[citation needed]` (a
+# reader sees it flagged), keep it as it is (the caller cites it itself) or drop it.
+Uncited = Literal["mark", "keep", "drop"]
+
+
 @dataclass
 class Gated:
-    """A draft after the citation gate: only allowed keys remain, uncited sentences are marked."""
+    """A draft after the citation gate: only allowed keys remain; uncited sentences marked, kept or dropped."""
 
     text: str
     cited: list[str]  # allowed keys cited, in order of first appearance
     problems: list[str] = field(default_factory=list)
     abstained: bool = False  # the model wrote the abstain marker
     sentences: list[str] = field(default_factory=list)
+    uncited: list[str] = field(default_factory=list)  # the sentences kept without a citation, as in `sentences`
 
 
-def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, mark_uncited: bool = True) -> Gated:
-    """Keep only citations of `allowed` keys; mark (or drop) sentences left without one.
+def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, uncited: Uncited = "mark") -> Gated:
+    """Keep only citations of `allowed` keys; mark, keep or drop sentences left without one (`uncited`).
 
     An invented key is removed, never mapped to the nearest real paper. A sentence cut off by the
-    token limit is dropped: an unfinished sentence is not a claim.
+    token limit is dropped: an unfinished sentence is not a claim. A marked or dropped uncited sentence
+    is reported in `problems`; every one kept is listed in `uncited`.
     """
     problems: list[str] = []
     text = normalize(draft.strip(), allowed)
@@ -47,6 +56,7 @@ def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, mark
         problems.append("dropped the unfinished last sentence")
     allowed_set = set(allowed)
     kept: list[str] = []
+    unmarked: list[str] = []
     cited: list[str] = []
     abstained = bool(abstain_marker) and abstain_marker.lower() in text.lower()
     for sentence in sentences:
@@ -59,14 +69,17 @@ def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, mark
             body = drop_keys(body, bad)
         good = [k for k in sentence.keys if k in allowed_set]
         if not good:
-            if not mark_uncited:
+            if uncited == "drop":
                 problems.append(f"removed uncited sentence: {clip(body, 80)}")
                 continue
-            problems.append(f"uncited sentence: {clip(body, 80)}")
-            body = body.rstrip(".") + f" {UNCITED}."
+            if uncited == "mark":
+                problems.append(f"uncited sentence: {clip(body, 80)}")
+                body = body.rstrip(".") + f" {UNCITED}."
         cited += [k for k in good if k not in cited]
         kept.append(tidy_citation(body))
-    return Gated(" ".join(kept), cited, problems, abstained, kept)
+        if not good:
+            unmarked.append(kept[-1])
+    return Gated(" ".join(kept), cited, problems, abstained, kept, unmarked)
 
 
 @dataclass
@@ -105,12 +118,45 @@ class Checker:
         problems = [f"{c.repair}: {clip(c.claim.text, 80)}" for c in report.checks if c.repair]
         return Checked(repaired, kept, report.checks, problems, before)
 
-    def check(self, draft: str, allowed: list[str], mark_uncited: bool = True, without: tuple[str, ...] = ()) -> Checked:
+    def check(self, draft: str, allowed: list[str], uncited: Uncited = "mark", without: tuple[str, ...] = ()) -> Checked:
         """`check(text, allowed_keys) -> (text, report)`: the citation gate, then verify and repair."""
-        gated = gate(draft, allowed, mark_uncited=mark_uncited)
+        gated = gate(draft, allowed, uncited=uncited)
         checked = self.verify_and_repair(gated.text, without) if gated.text else self._empty()
         checked.problems = gated.problems + checked.problems
         return checked
 
     def _empty(self) -> Checked:
         return Checked("", VerificationReport([], self.settings.verify_model), [])
+
+    @property
+    def judge(self) -> Judge:
+        """The judge verification uses (its name and caveat go into a survey's settings)."""
+        return self.verifier.judge
+
+    def supported(self, sentence: str, key: str) -> bool:
+        """Whether paper `key` supports one sentence (its citations aside): a rewording is kept only if so."""
+        return self.verifier.verify_claim(CITE_GROUP.sub("", sentence).strip(), key).supported
+
+    # --- rules for one drafted sentence (check/sentences.py), before any judge reads it ----------------
+    @staticmethod
+    def attribution(sentence: str, key: str, title: str, own: str, others: dict[str, str], topic: str) -> str:
+        """Why a sentence written about paper `key` is not a sentence about it ("" when it is): only its
+        `title`, or closer to another paper's card (`others`: key -> what it says) than to its own (`own`)."""
+        if only_title(sentence, title):
+            return f"@{key}: the model wrote only the paper's title"
+        if other := misattributed(sentence, own, others, topic):
+            return f"@{key}: its sentence describes @{other}'s card, not its own; dropped"
+        return ""
+
+    @staticmethod
+    def comparison(sentence: str, cited: list[str], topic: str) -> str:
+        """Why a comparison checks nothing ("" when it names something specific of each paper it cites;
+        `cited`: what each of their cards says)."""
+        if specific(sentence, cited, topic):
+            return ""
+        return f"dropped a comparison that names nothing specific of each paper: {clip(sentence, 80)}"
+
+    @staticmethod
+    def copied(sentence: str, sources: list[str]) -> bool:
+        """Whether a sentence nearly copies one of its source sentences (then it is said again in other words)."""
+        return copies(sentence, sources)

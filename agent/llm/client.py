@@ -1,12 +1,11 @@
 """The one LLM client: litellm + tenacity retries + on-disk response cache + usage and cost.
 
-Nothing else in the project imports litellm for completions. `local` means the embedded llama.cpp
-server (agent/local_llm.py), reached through litellm as an OpenAI-compatible endpoint.
+Nothing else in the project imports litellm (embeddings from a remote model come through here too). `local` means the embedded llama.cpp
+server (agent/llm/local.py), reached through litellm as an OpenAI-compatible endpoint.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 
 from agent.core import offline  # noqa: F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
 from agent.core.errors import ModelError, SurveyError
+from agent.core.hashing import fingerprint
 from agent.core.settings import Settings
 
 Message = dict[str, str]
@@ -98,8 +98,7 @@ class ResponseCache:
 
     @staticmethod
     def key(model: str, messages: list[Message], params: dict[str, Any]) -> str:
-        blob = json.dumps({"model": model, "messages": messages, "params": params}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return fingerprint({"model": model, "messages": messages, "params": params})
 
     def get(self, key: str) -> tuple[str, int, int] | None:
         with self.lock:
@@ -381,6 +380,15 @@ class LLMClient:
                 cost, unpriced = 0.0, 1
         return Usage(prompt_tokens=int(prompt or 0), completion_tokens=int(completion or 0), cost_usd=cost, calls=1,
                      unpriced_calls=unpriced)
+
+
+def remote_embeddings(model: str, texts: list[str]) -> list[list[float]]:
+    """Embeddings of `texts` from a litellm embedding model (the store's SURVEY_EMBEDDING_MODEL when not local)."""
+    try:
+        response = _litellm().embedding(model=model, input=texts)
+    except Exception as exc:  # litellm raises many provider-specific types
+        raise SurveyError(f"embedding model {model!r} failed: {exc} (check SURVEY_EMBEDDING_MODEL)") from exc
+    return [item["embedding"] for item in response.data]
 
 
 def check_model(model: str, settings: Settings, provider: bool = True) -> None:

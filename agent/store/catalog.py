@@ -141,10 +141,25 @@ class Catalog:
         self._local = threading.local()
         self._connections: list[_Connection] = []
         self._lock = threading.Lock()
-        # WAL (kept by the file): readers never block the writer, a crash mid-write leaves the last commit intact.
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         if self._schema_version() < SCHEMA_VERSION:
             self._update_schema(path.parent / "backups")
+
+    def _use_wal(self, patience: float = 60.0) -> None:
+        """WAL (kept by the file): readers never block the writer, a crash mid-write leaves the last commit intact.
+
+        Switching a file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once, without
+        waiting, while another process opens the same new file: try again (2 of 180 processes failed when three
+        opened a new store together on a loaded machine)."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])

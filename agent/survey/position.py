@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
+from agent.check.sentences import copies
 from agent.core.citations import CITE_GROUP
 from agent.core.text import split_sentences
-from agent.survey.overlap import copies
 
 _CONTRIBUTES = re.compile(
     r"\bwe (propose|introduce|present|develop|design|build|describe|study|show|investigate|analy[sz]e|"

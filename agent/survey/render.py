@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent.core.templates import render_template
+from agent.survey.models import Section, SectionKind, SentenceKind, Survey
 
-if TYPE_CHECKING:
-    from agent.survey.models import Section, Survey
-
-_EMPTY_OK = {"introduction", "conclusion"}  # code-written sections may hold no verified sentence
+# Sections written by code: their sentences are bullets, and they may hold none.
+_CODE_WRITTEN = frozenset(k for k in SectionKind if k.code_written)
+# The comparison table goes before the first of these (after the themes).
+_AFTER_TABLE = frozenset({SectionKind.OPEN_PROBLEMS, SectionKind.CONCLUSION})
 
 
 def authors_short(authors: list[str]) -> str:
@@ -48,7 +49,7 @@ def _cell(text: str) -> str:
     return re.sub(r"\s+", " ", str(text)).replace("|", "\\|").strip() or "—"
 
 
-def _paragraphs(section: "Section") -> list[str]:
+def _paragraphs(section: Section) -> list[str]:
     """Sentences grouped into paragraphs: one per drafting group, comparison sentence last."""
     groups: dict[int, list[str]] = {}
     for s in section.sentences:
@@ -56,27 +57,27 @@ def _paragraphs(section: "Section") -> list[str]:
     return [" ".join(texts) for _, texts in sorted(groups.items())]
 
 
-def appendix_rows(survey: "Survey") -> list[dict[str, Any]]:
-    return [{"title": s.title, "claims": s.claims, "kept": sum(x.kind != "position" for x in s.sentences), "recall": s.citation_recall,
+def appendix_rows(survey: Survey) -> list[dict[str, Any]]:
+    return [{"title": s.title, "claims": s.claims, "kept": sum(x.kind != SentenceKind.POSITION for x in s.sentences), "recall": s.citation_recall,
              "precision": s.citation_precision, "flagged": s.flagged} for s in survey.sections if s.claims or s.flagged]
 
 
-def markdown(survey: "Survey") -> str:
+def markdown(survey: Survey) -> str:
     """The survey as Markdown: front matter, numbered sections, table, references, verification appendix."""
     sections: list[dict[str, Any]] = []
     for n, s in enumerate(survey.sections, 1):
-        bullets = [x.text for x in s.sentences] if s.kind in ("introduction", "conclusion") else []
+        bullets = [x.text for x in s.sentences] if s.kind in _CODE_WRITTEN else []
         sections.append({
             "number": f"{n}. " if survey.kind == "survey" else "",
             "title": s.title, "text": s.text,
             "paragraphs": [] if bullets else _paragraphs(s), "bullets": bullets,
-            "empty": not s.sentences and s.kind not in _EMPTY_OK,
-            "table_before": s.kind in ("open_problems", "conclusion") and not any(x["table_before"] for x in sections),
+            "empty": not s.sentences and s.kind not in _CODE_WRITTEN,
+            "table_before": s.kind in _AFTER_TABLE and not any(x["table_before"] for x in sections),
         })
     rows = appendix_rows(survey)
     recall, precision = survey.citation_scores()
     totals = {"claims": survey.claims,
-              "kept": sum(x.kind != "position" for s in survey.sections if s.kind not in _EMPTY_OK for x in s.sentences),
+              "kept": sum(x.kind != SentenceKind.POSITION for s in survey.sections if s.kind not in _CODE_WRITTEN for x in s.sentences),
               "recall": recall, "precision": precision, "flagged": sum(len(s.flagged) for s in survey.sections)}
     table = [{"paper": _cell(f"{r['title']} (`{r['key']}`)"), "year": _cell(r.get("year") or ""),
               "task": _cell(r.get("task", "")), "headline": _cell(r.get("headline", ""))} for r in survey.table]
@@ -99,7 +100,7 @@ def _bib_value(text: str) -> str:
     return re.sub(r"(?<!\\)([&%#_$])", r"\\\1", text)
 
 
-def bibtex(survey: "Survey") -> str:
+def bibtex(survey: Survey) -> str:
     """One entry per cited paper, entry key = citation key, written with bibtexparser."""
     return bibtex_entries(survey.references)
 
@@ -132,5 +133,5 @@ def bibtex_entries(papers: list[dict[str, Any]]) -> str:
     return bibtexparser.write_string(library)
 
 
-def to_json(survey: "Survey") -> str:
+def to_json(survey: Survey) -> str:
     return json.dumps(survey.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,6 @@ reused only when its inputs (topic, papers, model, the outline...) hash the same
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import SurveyError
+from agent.core.hashing import fingerprint
 
 
 def digest(inputs: Any) -> str:
-    blob = json.dumps(inputs, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    """A stage's inputs, fingerprinted: a saved stage is reused only when they are the same."""
+    return fingerprint(inputs)[:16]
 
 
 def write_atomic(path: Path, text: str) -> None:

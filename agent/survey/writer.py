@@ -1,7 +1,8 @@
 """The survey pipeline: scope -> cards -> outline -> draft (attribute-first) -> check -> render.
 
-Each stage's result is saved in the run folder beside the output, keyed by a hash of its inputs; a
-rerun of the same command reuses what is done and goes on from there.
+A survey and a related-work section are two plans (survey/plan.py) run by the same stages. Each stage's
+result is saved in the run folder beside the output, keyed by a hash of its inputs; a rerun of the same
+command reuses what is done and goes on from there.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.check.checker import Checker
 from agent.core.errors import SurveyError
 from agent.core.templates import render_template
+from agent.evidence import best_sentences
 from agent.survey.cards import make_card
 from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import (
@@ -25,12 +28,16 @@ from agent.survey.models import (
     RelatedWorkRequest,
     Scope,
     Section,
+    SectionKind,
     Sentence,
+    SentenceKind,
     Survey,
     SurveyRequest,
+    Theme,
     from_dict,
 )
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
+from agent.survey.plan import RELATED_WORK, SURVEY, Plan, Planned
 from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.render import bibtex, markdown, to_json
 from agent.survey.scope import find_scope, key_phrases, sources_of
@@ -46,7 +53,7 @@ if TYPE_CHECKING:
 class ProgressEvent:
     """What the writer is doing, for a progress display (the CLI prints it on stderr)."""
 
-    stage: str  # scope | outline | draft | open_problems | related | write
+    stage: str  # scope | outline | draft | write, or the kind of a section drafted on its own (open problems)
     message: str
     done: int = 0
     total: int = 0
@@ -62,12 +69,27 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@dataclass
+class _Run:
+    """One run between its stages: what the section builders read, and the sections built so far."""
+
+    state: RunState
+    plan: Plan
+    model: str | None
+    scope: Scope
+    cards: dict[str, PaperCard]
+    outline: Outline
+    groups: list[tuple[Theme, list[str]]]  # the themes' papers in drafting groups, in order
+    drafter: Drafter
+    estimate: float  # seconds the drafting will take
+    by_theme: dict[str, list[GroupDraft]] = field(default_factory=dict)
+    built: dict[SectionKind, list[Section]] = field(default_factory=dict)
+
+
 class SurveyWriter:
     """Writes surveys and related-work sections from one store with one LLM client."""
 
     def __init__(self, store: "Store", settings: "Settings", llm: "LLMClient", on_progress: OnProgress | None = None) -> None:
-        from agent.check.checker import Checker
-
         self.store, self.settings, self.llm = store, settings, llm
         self.checker = Checker(store, settings, llm)
         self.on_progress = on_progress
@@ -113,6 +135,15 @@ class SurveyWriter:
     def _run_folder(path: Path) -> Path:
         return path.with_name(path.stem + ".run")
 
+    @staticmethod
+    def _scope(state: RunState, plan: Plan) -> Scope:
+        saved = state.load("scope", plan.scope_inputs)
+        if saved is not None:
+            return from_dict(Scope, saved)
+        scope = plan.find_scope()
+        state.save("scope", plan.scope_inputs, asdict(scope))
+        return scope
+
     def _cards(self, state: RunState, scope: Scope, topic: str) -> dict[str, PaperCard]:
         inputs = {"keys": scope.keys, "topic": topic, "generation": self.store.catalog.generation}
         saved = state.load("cards", inputs)
@@ -148,7 +179,7 @@ class SurveyWriter:
             return groups * 15.0 + papers * 9.0
         return groups * 3.0 + papers * 1.5
 
-    def _draft_group(self, state: RunState, drafter: Drafter, cards: list[PaperCard], theme: str, kind: str,
+    def _draft_group(self, state: RunState, drafter: Drafter, cards: list[PaperCard], theme: str, kind: SentenceKind,
                      stage: str, model: str | None, compare: bool = True) -> GroupDraft:
         inputs = {"keys": [asdict(c) for c in cards], "theme": theme, "topic": drafter.topic, "kind": kind,
                   "model": model or self.settings.model, "judge": self.settings.verify_model,
@@ -162,7 +193,7 @@ class SurveyWriter:
         return result
 
     @staticmethod
-    def _section(title: str, kind: str, keys: list[str], drafts: list[GroupDraft], keywords: list[str] | None = None) -> Section:
+    def _section(title: str, kind: SectionKind, keys: list[str], drafts: list[GroupDraft], keywords: list[str] | None = None) -> Section:
         section = Section(title, kind, keys, keywords or [])
         for n, draft in enumerate(drafts):
             for s in draft.sentences:
@@ -199,86 +230,143 @@ class SurveyWriter:
     def _write(self, state: RunState, path: Path, topic: str, papers: int, sections: int | None,
                outline: str | Path | None, outline_text: str, user_outline: Outline | None,
                include: list[str] | None, exclude: list[str] | None, model: str | None) -> Survey:
-        timings: dict[str, float] = {}
-
-        # 1. Scope
-        t = time.perf_counter()
-        scope_inputs = {"topic": topic, "papers": papers, "include": include, "exclude": exclude,
-                        "outline": outline_text, "generation": self.store.catalog.generation}
-        saved = state.load("scope", scope_inputs)
-        if saved is not None:
-            scope = from_dict(Scope, saved)
-        elif user_outline is not None:
-            keys = [k for th in user_outline.themes for k in th.keys]
-            scope = Scope(topic, [], keys, {k: 1.0 for k in keys}, sources_of(self.store.catalog.papers(keys)), len(keys), 0, keys)
-        else:
+        """A survey: introduction, one section per theme, open problems, conclusion; a comparison table and
+        the outline beside it for the user to edit."""
+        def scope() -> Scope:
+            if user_outline is not None:
+                keys = [k for th in user_outline.themes for k in th.keys]
+                return Scope(topic, [], keys, {k: 1.0 for k in keys}, sources_of(self.store.catalog.papers(keys)),
+                             len(keys), 0, keys)
             self._emit("scope", f"searching the store for {topic!r}")
-            scope = find_scope(self.store, topic, papers, include, exclude)
-        state.save("scope", scope_inputs, asdict(scope))
+            return find_scope(self.store, topic, papers, include, exclude)
+
+        def announce(kept: int, scope: Scope, themes: int, groups: int) -> str:
+            sources = ", ".join(f"{n} from {name}" for name, n in sorted(scope.sources.items(), key=lambda x: -x[1]))
+            return f"kept {kept} papers ({sources}); {themes} themes, {groups} groups to draft"
+
+        plan = Plan(
+            "survey", f"{topic[:1].upper()}{topic[1:]}: a survey", topic, topic, SURVEY, papers, sections, (2, 6),
+            scope_inputs={"topic": topic, "papers": papers, "include": include, "exclude": exclude,
+                          "outline": outline_text, "generation": self.store.catalog.generation},
+            find_scope=scope,
+            no_cards=lambda scope: f"none of the {len(scope.keys)} papers found for {topic!r} has an abstract to write from",
+            announce=announce, user_outline=user_outline, outline_file=str(outline) if outline else "",
+            editable_outline=True, table=True,
+        )
+        return self._run(state, path, plan, model)
+
+    def _run(self, state: RunState, path: Path, plan: Plan, model: str | None) -> Survey:
+        """Every stage of a plan, each saved as it finishes: scope, cards, outline, the drafted sections, the
+        code-written ones, references, render, save."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        scope = self._scope(state, plan)
         timings["scope"] = time.perf_counter() - t
 
-        # 2. Cards, 3. Outline
         t = time.perf_counter()
-        cards = self._cards(state, scope, topic)
+        cards = self._cards(state, scope, plan.topic)
         if not cards:
-            raise SurveyError(f"none of the {len(scope.keys)} papers found for {topic!r} has an abstract to write from")
-        the_outline = self._outline(state, cards, topic, sections, (2, 6), user_outline, model)
-        for theme in the_outline.themes:
+            raise SurveyError(plan.no_cards(scope))
+        outline = self._outline(state, cards, plan.subject, plan.themes, plan.k_range, plan.user_outline, model)
+        for theme in outline.themes:  # a user outline may place papers without an abstract
             theme.keys = [k for k in theme.keys if k in cards]
-        the_outline.themes = [th for th in the_outline.themes if th.keys]
-        titles = {k: c.title for k, c in cards.items()}
+        outline.themes = [th for th in outline.themes if th.keys]
         outline_path = path.with_name(path.stem + ".outline.md")
-        write_atomic(outline_path, outline_markdown(the_outline, topic, titles))
-        timings["outline"] = time.perf_counter() - t
+        if plan.editable_outline:
+            write_atomic(outline_path, outline_markdown(outline, plan.subject, {k: c.title for k, c in cards.items()}))
+            timings["outline"] = time.perf_counter() - t
         model_name = model or self.settings.model
-        plan = [(th, g) for th in the_outline.themes for g in groups_of(th.keys, self._group_size(model_name))]
-        estimate = self._estimate(len(plan) + 1, len(cards), model_name)
-        source_list = ", ".join(f"{n} from {name}" for name, n in sorted(scope.sources.items(), key=lambda x: -x[1]))
-        self._emit("scope", f"kept {len(cards)} papers ({source_list}); {len(the_outline.themes)} themes, "
-                   f"{len(plan)} groups to draft; about {estimate / 60:.1f} min", remaining=estimate)
+        groups = [(th, g) for th in outline.themes for g in groups_of(th.keys, self._group_size(model_name))]
+        # Beyond the themes' groups: one group of open problems, one positioning call per theme.
+        extra = plan.planned(SectionKind.OPEN_PROBLEMS) + (len(outline.themes) if plan.positioned else 0)
+        estimate = self._estimate(len(groups) + extra, len(cards), model_name)
+        self._emit("scope", f"{plan.announce(len(cards), scope, len(outline.themes), len(groups))}; "
+                   f"about {estimate / 60:.1f} min", remaining=estimate)
 
-        # 4-6. Draft, gate, verify, repair: one group at a time, each saved as it finishes
+        # Draft, gate, verify, repair: one group at a time, each saved as it finishes; then the code-written
+        # sections from what was verified.
         t = time.perf_counter()
-        drafter = Drafter(self.llm, self.checker, topic, model)
-        by_theme = self._draft_all(state, drafter, plan, cards, model, estimate)
-        theme_sections = [self._section(th.name, "theme", th.keys, by_theme.get(th.name, []), th.keywords)
-                          for th in the_outline.themes]
-        open_cards = self._open_problem_cards(the_outline, cards, scope)
-        open_section = Section("Open problems", "open_problems")
-        if open_cards:
-            self._emit("open_problems", f"open problems from {len(open_cards)} papers")
-            draft = self._draft_group(state, drafter, open_cards, "Open problems", "open_problem", "open-problems", model)
-            open_section = self._section("Open problems", "open_problems", [c.key for c in open_cards], [draft])
+        run = _Run(state, plan, model, scope, cards, outline, groups,
+                   Drafter(self.llm, self.checker, plan.subject, model), estimate)
+        build: dict[SectionKind, Callable[[Planned, _Run], list[Section]]] = {
+            SectionKind.THEME: self._themes, SectionKind.OPEN_PROBLEMS: self._open_problems,
+            SectionKind.INTRODUCTION: self._introduction, SectionKind.CONCLUSION: self._conclusion,
+        }
+        for planned in plan.sections:
+            if not planned.kind.code_written:
+                run.built[planned.kind] = build[planned.kind](planned, run)
         timings["draft_and_verify"] = time.perf_counter() - t
+        for planned in plan.sections:
+            if planned.kind.code_written:
+                run.built[planned.kind] = build[planned.kind](planned, run)
 
-        intro = self._introduction(topic, cards, theme_sections)
-        conclusion = self._conclusion(theme_sections, intro)
-        all_sections = [intro, *theme_sections, open_section, conclusion]
-        missing = {k: r for d in by_theme.values() for g in d for k, r in g.missing.items()}
-        survey = self._assemble("survey", topic, f"{topic[:1].upper()}{topic[1:]}: a survey", model_name, scope,
-                                all_sections, cards, the_outline, missing, timings, papers=papers, sections=sections)
-        survey.outline_file = str(outline) if outline else str(outline_path)
-        survey.table = self._table(survey, cards, the_outline)
-        return self._save(survey, path, state)
+        parts = [section for planned in plan.sections for section in run.built[planned.kind]]
+        missing = {k: r for d in run.by_theme.values() for g in d for k, r in g.missing.items()}
+        for key in plan.must_cite or []:
+            if key not in cards:
+                missing[key] = "it has no abstract in the store to write from"
+        survey = self._assemble(plan.kind, plan.subject, plan.title, model_name, scope, parts, cards, outline, missing,
+                                timings, **plan.settings())
+        if plan.editable_outline:
+            survey.outline_file = plan.outline_file or str(outline_path)
+        if plan.table:
+            survey.table = self._table(survey, cards, outline)
+        survey.abstract = plan.abstract
+        if plan.must_cite is not None:
+            cited = set(survey.cited)
+            survey.coverage["must_cite"] = {k: k in cited for k in plan.must_cite}
+        return self._save(survey, path, state, outline_path if plan.editable_outline else None)
 
-    def _draft_all(self, state: RunState, drafter: Drafter, plan: list[tuple[Any, list[str]]],
-                   cards: dict[str, PaperCard], model: str | None, estimate: float,
+    def _draft_all(self, state: RunState, drafter: Drafter, groups: list[tuple[Theme, list[str]]],
+                   cards: dict[str, PaperCard], model: str | None, estimate: float, kind: SentenceKind,
                    compare: bool = True) -> dict[str, list[GroupDraft]]:
-        """Every group of the plan, in order, each saved as it finishes; progress after each."""
+        """Every group, in order, each saved as it finishes; progress after each."""
         t = time.perf_counter()
         by_theme: dict[str, list[GroupDraft]] = {}
         verified = kept = 0
-        for n, (theme, group) in enumerate(plan):
-            left = estimate if n == 0 else (time.perf_counter() - t) / n * (len(plan) - n)
+        for n, (theme, group) in enumerate(groups):
+            left = estimate if n == 0 else (time.perf_counter() - t) / n * (len(groups) - n)
             done = f"; {kept}/{verified} sentences supported so far" if verified else ""
-            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers){done}", n, len(plan), left)
-            draft = self._draft_group(state, drafter, [cards[k] for k in group], theme.name, "paper",
+            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers){done}", n, len(groups), left)
+            draft = self._draft_group(state, drafter, [cards[k] for k in group], theme.name, kind,
                                       f"draft-{digest_of(theme.name)}-{n}", model, compare)
             verified += draft.judged
             kept += sum(s.status == "supported" for s in draft.sentences)
             by_theme.setdefault(theme.name, []).append(draft)
-        self._emit("draft", f"drafted every group; {kept}/{verified} sentences supported", len(plan), len(plan), 0.0)
+        self._emit("draft", f"drafted every group; {kept}/{verified} sentences supported", len(groups), len(groups), 0.0)
         return by_theme
+
+    def _themes(self, planned: Planned, run: _Run) -> list[Section]:
+        """A section per theme, its papers drafted group by group; positioned against the user's paper if planned."""
+        run.by_theme = self._draft_all(run.state, run.drafter, run.groups, run.cards, run.model, run.estimate,
+                                       planned.sentences, run.plan.compare)
+        sections = [self._section(th.name, planned.kind, th.keys, run.by_theme.get(th.name, []), th.keywords)
+                    for th in run.outline.themes]
+        if planned.positioned:
+            self._positioned(run, sections)
+        return sections
+
+    def _positioned(self, run: _Run, sections: list[Section]) -> None:
+        """Each section ends with one sentence on how the user's paper relates to the papers it cites."""
+        for n, section in enumerate(sections):
+            titles = [run.cards[k].title for k in section.cited if k in run.cards]
+            position = self._position(run.state, run.plan.subject, run.plan.abstract, titles, run.model, section.title)
+            if position and position in {x.text for before in sections[:n] for x in before.sentences}:
+                position = ""  # the same sentence under every paragraph positions nothing
+            if position and section.sentences:
+                # About the user's paper, it is not verified: its status says so.
+                section.sentences.append(Sentence(position, position, [], SentenceKind.POSITION, SentenceKind.POSITION,
+                                                  group=max(s.group for s in section.sentences)))
+
+    def _open_problems(self, planned: Planned, run: _Run) -> list[Section]:
+        """One group of papers whose abstracts name what remains hard, drafted from those sentences."""
+        cards = self._open_problem_cards(run.outline, run.cards, run.scope)
+        if not cards:
+            return [Section(planned.title, planned.kind)]
+        self._emit(planned.kind.value, f"open problems from {len(cards)} papers")
+        draft = self._draft_group(run.state, run.drafter, cards, planned.title, planned.sentences, "open-problems",
+                                  run.model)
+        return [self._section(planned.title, planned.kind, [c.key for c in cards], [draft])]
 
     def _group_size(self, model: str) -> int:
         # A 1.5B model keeps track of ~5 papers per call; a remote model handles more.
@@ -298,20 +386,22 @@ class SurveyWriter:
     @staticmethod
     def _best(section: Section, used: set[str]) -> Sentence | None:
         """The section's most strongly supported single-paper sentence not used yet."""
-        candidates = [s for s in section.sentences if s.status == "supported" and s.kind == "paper" and s.text not in used]
+        candidates = [s for s in section.sentences
+                      if s.status == "supported" and s.kind == SentenceKind.PAPER and s.text not in used]
         if not candidates:
             return None
         return max(candidates, key=lambda s: max((v["score"] for v in s.verdicts if v["label"] == "SUPPORTED"), default=0.0))
 
-    def _introduction(self, topic: str, cards: dict[str, PaperCard], themes: list[Section]) -> Section:
+    def _introduction(self, planned: Planned, run: _Run) -> list[Section]:
         """Code-written: what the survey covers, then one verified sentence from each theme.
 
         The lead is one sentence ending in a colon: it states no finding, so it needs no citation.
         """
+        topic, cards, themes = run.plan.subject, run.cards, run.built[SectionKind.THEME]
         years = sorted(c.year for c in cards.values() if c.year)
         span = f", published {years[0]}–{years[-1]}," if years and years[0] != years[-1] else (f", published {years[0]}," if years else "")
         names = "; ".join(f"{s.title} ({len(s.keys)} papers)" for s in themes)
-        intro = Section("Introduction", "introduction")
+        intro = Section(planned.title, planned.kind)
         used: set[str] = set()
         for section in themes:
             best = self._best(section, used)
@@ -321,15 +411,17 @@ class SurveyWriter:
         count = f"{len(themes)} theme{'s' if len(themes) != 1 else ''}"
         tail = "with one checked finding from each:" if intro.sentences else "each summarized in its own section below:"
         intro.text = f"This survey covers {len(cards)} papers on {topic} from the store{span} in {count} ({names}), {tail}"
-        return intro
+        return [intro]
 
-    def _conclusion(self, themes: list[Section], intro: Section) -> Section:
-        """Code-written: the verified comparisons, else each theme's next strongest verified sentence."""
-        conclusion = Section("Conclusion", "conclusion")
-        used = {s.text for s in intro.sentences}
+    def _conclusion(self, planned: Planned, run: _Run) -> list[Section]:
+        """Code-written: the verified comparisons, else each theme's next strongest verified sentence (none
+        the introduction used)."""
+        themes = run.built[SectionKind.THEME]
+        conclusion = Section(planned.title, planned.kind)
+        used = {s.text for intro in run.built.get(SectionKind.INTRODUCTION, []) for s in intro.sentences}
         for section in themes:
             for s in section.sentences:
-                if s.kind == "comparison" and s.status == "supported" and s.text not in used:
+                if s.kind == SentenceKind.COMPARISON and s.status == "supported" and s.text not in used:
                     conclusion.sentences.append(replace(s, group=0))
                     used.add(s.text)
         if not conclusion.sentences:
@@ -338,12 +430,12 @@ class SurveyWriter:
                 if best is not None:
                     used.add(best.text)
                     conclusion.sentences.append(replace(best, group=0))
-        comparisons = any(s.kind == "comparison" for s in conclusion.sentences)
+        comparisons = any(s.kind == SentenceKind.COMPARISON for s in conclusion.sentences)
         conclusion.text = ("Set side by side, the papers compare as follows (each comparison checked against both abstracts):"
                            if comparisons else "No comparison between papers passed verification; the strongest "
                            "remaining finding of each theme is:" if conclusion.sentences
                            else "The comparison table above sets the papers' reported results side by side:")
-        return conclusion
+        return [conclusion]
 
     def _table(self, survey: Survey, cards: dict[str, PaperCard], outline: Outline) -> list[dict[str, Any]]:
         cited = set(survey.cited)
@@ -376,7 +468,7 @@ class SurveyWriter:
         }
         timings["total"] = time.perf_counter() - self._started
         usage = {k: v - self._usage_before.get(k, 0) for k, v in self.llm.usage.to_dict().items()}  # this run only
-        judge = self.checker.verifier.judge
+        judge = self.checker.judge
         return Survey(
             kind=kind, topic=topic, title=title, created=_dt.date.today().isoformat(), model=model,
             settings={**settings, "judge": judge.name, "judge_caveat": judge.caveat, "repair": self.settings.repair,
@@ -387,13 +479,13 @@ class SurveyWriter:
             timings={k: round(v, 2) for k, v in timings.items()},
         )
 
-    def _save(self, survey: Survey, path: Path, state: RunState) -> Survey:
+    def _save(self, survey: Survey, path: Path, state: RunState, outline: Path | None) -> Survey:
         """BibTeX and JSON first, Markdown last: a Markdown file on disk means the run finished."""
         self._emit("write", f"writing {path}")
         bib, js = path.with_suffix(".bib"), path.with_suffix(".json")
         survey.files = {"markdown": str(path), "bib": str(bib), "json": str(js), "run": str(state.folder)}
-        if survey.kind == "survey":
-            survey.files["outline"] = str(path.with_name(path.stem + ".outline.md"))
+        if outline is not None:
+            survey.files["outline"] = str(outline)
         write_atomic(bib, bibtex(survey))
         write_atomic(js, to_json(survey))
         write_atomic(path, markdown(survey))
@@ -413,58 +505,27 @@ class SurveyWriter:
 
     def _related(self, state: RunState, path: Path, title: str, abstract: str, cite: list[str], papers: int,
                  sections: int | None, exclude: list[str] | None, model: str | None) -> Survey:
-        timings: dict[str, float] = {}
-        from agent.evidence import best_sentences
-
-        t = time.perf_counter()
+        """Related work: a paragraph per theme, each ending by positioning the user's paper; every --cite key
+        discussed, and reported as discussed."""
         topic = f"{title}. {abstract}"
-        queries = list(dict.fromkeys([title, *key_phrases(title), *best_sentences(abstract, title, 2)]))
-        scope_inputs = {"title": title, "abstract": abstract, "cite": cite, "papers": papers, "exclude": exclude,
-                        "generation": self.store.catalog.generation}
-        saved = state.load("scope", scope_inputs)
-        if saved is not None:
-            scope = from_dict(Scope, saved)
-        else:
+
+        def scope() -> Scope:
             self._emit("scope", f"searching the store for work related to {title!r}")
-            scope = find_scope(self.store, topic, papers, cite, exclude, queries)
-            state.save("scope", scope_inputs, asdict(scope))
-        timings["scope"] = time.perf_counter() - t
-        cards = self._cards(state, scope, topic)
-        no_abstract = [k for k in cite if k not in cards]
-        if len(cards) == 0:
-            raise SurveyError(f"none of the papers found for {title!r} has an abstract to write from")
-        the_outline = self._outline(state, cards, title, sections, (2, 4), None, model)
-        model_name = model or self.settings.model
-        plan = [(th, g) for th in the_outline.themes for g in groups_of(th.keys, self._group_size(model_name))]
-        estimate = self._estimate(len(plan) + len(the_outline.themes), len(cards), model_name)
-        self._emit("scope", f"kept {len(cards)} papers; {len(the_outline.themes)} paragraphs, {len(plan)} groups; "
-                   f"about {estimate / 60:.1f} min", remaining=estimate)
-        t = time.perf_counter()
-        drafter = Drafter(self.llm, self.checker, title, model)
-        # With the local model a related-work section spends its time on the papers and on positioning the
-        # user's paper, not on comparing two store papers with each other (~7 s a group on 2 cores).
-        by_theme = self._draft_all(state, drafter, plan, cards, model, estimate, compare=model_name != "local")
-        sections_out = []
-        for theme in the_outline.themes:
-            section = self._section(theme.name, "theme", theme.keys, by_theme.get(theme.name, []), theme.keywords)
-            position = self._position(state, title, abstract, [cards[k].title for k in section.cited if k in cards],
-                                      model, theme.name)
-            if position and position in {x.text for sec in sections_out for x in sec.sentences}:
-                position = ""  # the same sentence under every paragraph positions nothing
-            if position and section.sentences:
-                section.sentences.append(Sentence(position, position, [], "position", "position",
-                                                  group=max(s.group for s in section.sentences)))
-            sections_out.append(section)
-        timings["draft_and_verify"] = time.perf_counter() - t
-        missing = {k: r for d in by_theme.values() for g in d for k, r in g.missing.items()}
-        for key in no_abstract:
-            missing[key] = "it has no abstract in the store to write from"
-        survey = self._assemble("related-work", title, f"Related work for “{title}”", model_name, scope, sections_out,
-                                cards, the_outline, missing, timings, papers=papers, sections=sections, cite=cite)
-        survey.abstract = abstract
-        cited = set(survey.cited)
-        survey.coverage["must_cite"] = {k: k in cited for k in cite}
-        return self._save(survey, path, state)
+            queries = list(dict.fromkeys([title, *key_phrases(title), *best_sentences(abstract, title, 2)]))
+            return find_scope(self.store, topic, papers, cite, exclude, queries)
+
+        plan = Plan(
+            "related-work", f"Related work for “{title}”", topic, title, RELATED_WORK, papers, sections, (2, 4),
+            scope_inputs={"title": title, "abstract": abstract, "cite": cite, "papers": papers, "exclude": exclude,
+                          "generation": self.store.catalog.generation},
+            find_scope=scope,
+            no_cards=lambda _: f"none of the papers found for {title!r} has an abstract to write from",
+            announce=lambda kept, _, themes, groups: f"kept {kept} papers; {themes} paragraphs, {groups} groups",
+            # With the local model a related-work section spends its time on the papers and on positioning the
+            # user's paper, not on comparing two store papers with each other (~7 s a group on 2 cores).
+            compare=(model or self.settings.model) != "local", abstract=abstract, must_cite=cite,
+        )
+        return self._run(state, path, plan, model)
 
     def _position(self, state: RunState, title: str, abstract: str, titles: list[str], model: str | None, theme: str) -> str:
         """One sentence on how the user's paper relates to a paragraph's papers (about the user's paper: not verified)."""
