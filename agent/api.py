@@ -18,7 +18,7 @@ from agent.core.settings import Settings
 from agent.llm.client import LLMClient, OnToken
 from agent.sources import FORMATS
 from agent.store.ingest import IngestReport, ingest_paths
-from agent.store.search import SearchHit
+from agent.store.search import Filters, SearchHit
 from agent.store.store import Progress, Store
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agent.check.verify import VerificationReport, Verifier
     from agent.store.doctor import DoctorReport
     from agent.survey import Survey
+    from agent.survey.models import RelatedWorkRequest, SurveyRequest
     from agent.survey.writer import OnProgress
 
 
@@ -45,6 +46,16 @@ class ExportShape(TypedDict):
     entries: int
     output: str | None
     bibtex: str
+
+
+def _filters(filters: Filters | None, year_from: int | None, year_to: int | None, source: str | None) -> Filters:
+    """`filters`, or the filters the keyword arguments name (a call gives one or the other)."""
+    named = Filters(year_from, year_to, source)
+    if filters is None:
+        return named
+    if named != Filters():
+        raise SurveyError("pass either filters= or year_from / year_to / source, not both")
+    return filters
 
 
 def sample_papers() -> Path:
@@ -134,7 +145,7 @@ class SurveyAgent:
         return self.store.catalog.count()
 
     def undated(self) -> int:
-        """Papers without a year: what `year_from` / `year_to` leave out."""
+        """Papers without a year: what a year filter leaves out (`Filters.by_year`)."""
         return self.store.catalog.count_undated() if self.store.exists() else 0
 
     def papers(self) -> list[Paper]:
@@ -154,11 +165,16 @@ class SurveyAgent:
         year_to: int | None = None,
         source: str | None = None,
         mode: str = "hybrid",
+        filters: Filters | None = None,
     ) -> list[SearchHit]:
-        """Ranked papers for a query (hybrid BM25 + dense, one hit per paper)."""
+        """Ranked papers for a query (hybrid BM25 + dense, one hit per paper).
+
+        `year_from` / `year_to` / `source` limit the papers; or pass them together as `filters`.
+        """
         if mode not in ("hybrid", "keyword", "dense"):
             raise SurveyError(f"unknown search mode {mode!r}; use hybrid, keyword or dense")
-        return self.store.search(query, k or self.settings.search_k, year_from, year_to, source, mode)
+        chosen = _filters(filters, year_from, year_to, source)
+        return self.store.search(query, k or self.settings.search_k, chosen, mode)
 
     @property
     def llm(self) -> LLMClient:
@@ -179,15 +195,16 @@ class SurveyAgent:
         year_from: int | None = None,
         year_to: int | None = None,
         source: str | None = None,
+        filters: Filters | None = None,
     ) -> Answer:
         """Answer from the papers in the store with `[@key]` citations, or say the store does not answer.
 
-        `year_from` / `year_to` / `source` limit the evidence as they limit `search`.
+        `year_from` / `year_to` / `source` (or `filters`) limit the evidence as they limit `search`.
         """
         if not question.strip():
             raise SurveyError("empty question; ask something")
-        filters = {"year_from": year_from, "year_to": year_to, "source": source}
-        return Asker(self.store, self.llm, self.settings).ask(question, conversation, k, model, on_token, filters)
+        chosen = _filters(filters, year_from, year_to, source)
+        return Asker(self.store, self.llm, self.settings).ask(question, conversation, k, model, on_token, chosen)
 
     async def aask(self, question: str, **kwargs: Any) -> Answer:
         """`ask` for asyncio callers (the blocking work runs in a worker thread)."""
@@ -228,7 +245,7 @@ class SurveyAgent:
 
     def write(
         self,
-        topic: str,
+        topic: str | None = None,
         *,
         papers: int = 40,
         sections: int | None = None,
@@ -240,21 +257,27 @@ class SurveyAgent:
         fresh: bool = False,
         force: bool = False,
         on_progress: "OnProgress | None" = None,
+        request: "SurveyRequest | None" = None,
     ) -> "Survey":
         """A verified survey of `topic` from the store, written as Markdown + BibTeX + JSON (default outputs/<slug>.md).
 
         A rerun with the same arguments resumes from the last finished stage; `fresh` starts over.
+        `request`: a ready `SurveyRequest` in place of `topic` and the options.
         """
         from agent.survey import SurveyWriter
+        from agent.survey.models import SurveyRequest
 
-        return SurveyWriter(self.store, self.settings, self.llm, on_progress).write(
-            topic, papers=papers, sections=sections, outline=outline, include=include, exclude=exclude,
-            model=model, output=output, fresh=fresh, force=force)
+        if request is None:
+            request = SurveyRequest(topic or "", papers=papers, sections=sections, outline=outline, include=include,
+                                    exclude=exclude, model=model, output=output, fresh=fresh, force=force)
+        elif topic is not None:
+            raise SurveyError("pass either a topic or request=, not both")
+        return SurveyWriter(self.store, self.settings, self.llm, on_progress).write(request)
 
     def related_work(
         self,
-        title: str,
-        abstract: str,
+        title: str | None = None,
+        abstract: str | None = None,
         *,
         cite: list[str] | None = None,
         papers: int = 15,
@@ -265,21 +288,29 @@ class SurveyAgent:
         fresh: bool = False,
         force: bool = False,
         on_progress: "OnProgress | None" = None,
+        request: "RelatedWorkRequest | None" = None,
     ) -> "Survey":
-        """The related-work section of the user's paper (title + abstract), every `cite` key discussed."""
+        """The related-work section of the user's paper (title + abstract), every `cite` key discussed.
+
+        `request`: a ready `RelatedWorkRequest` in place of `title`, `abstract` and the options.
+        """
         from agent.survey import SurveyWriter
+        from agent.survey.models import RelatedWorkRequest
 
-        return SurveyWriter(self.store, self.settings, self.llm, on_progress).related_work(
-            title, abstract, cite=cite, papers=papers, sections=sections, exclude=exclude, model=model,
-            output=output, fresh=fresh, force=force)
+        if request is None:
+            request = RelatedWorkRequest(title or "", abstract or "", cite=cite, papers=papers, sections=sections,
+                                         exclude=exclude, model=model, output=output, fresh=fresh, force=force)
+        elif title is not None or abstract is not None:
+            raise SurveyError("pass either a title and abstract or request=, not both")
+        return SurveyWriter(self.store, self.settings, self.llm, on_progress).related_work(request)
 
-    async def awrite(self, topic: str, **kwargs: Any) -> "Survey":
+    async def awrite(self, topic: str | None = None, **kwargs: Any) -> "Survey":
         """`write` for asyncio callers (the blocking work runs in a worker thread)."""
         import asyncio
 
         return await asyncio.to_thread(self.write, topic, **kwargs)
 
-    async def arelated_work(self, title: str, abstract: str, **kwargs: Any) -> "Survey":
+    async def arelated_work(self, title: str | None = None, abstract: str | None = None, **kwargs: Any) -> "Survey":
         """`related_work` for asyncio callers."""
         import asyncio
 

@@ -21,7 +21,7 @@ from agent.core.templates import render_template
 from agent.core.text import clip
 from agent.evidence import Evidence, copies, coverage, is_instruction, retrieve, select_evidence  # noqa: F401  (re-exported)
 from agent.llm.client import Completion, LLMClient, Message, OnToken, Usage
-from agent.store.search import SearchHit
+from agent.store.search import Filters, SearchHit
 from agent.store.store import Store
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class Asker:
         self.store, self.llm, self.settings = store, llm, settings
 
     def retrieve(self, question: str, k: int, context: str = "",
-                 filters: dict[str, Any] | None = None) -> tuple[list[SearchHit], list[Evidence], list[str]]:
+                 filters: Filters | None = None) -> tuple[list[SearchHit], list[Evidence], list[str]]:
         """Search (and reformulate once when retrieval is weak): hits, evidence, queries run."""
         found = retrieve(self.store, self.llm, self.settings, question, k, context, filters)
         return found.hits, found.evidence, found.queries
@@ -110,7 +110,7 @@ class Asker:
         k: int | None = None,
         model: str | None = None,
         on_token: OnToken | None = None,
-        filters: dict[str, Any] | None = None,
+        filters: Filters | None = None,
     ) -> Answer:
         question = question.strip()
         conversation = conversation if conversation is not None else Conversation()

@@ -13,6 +13,7 @@ from agent.api import SurveyAgent
 from agent.ask import Conversation
 from agent.core.errors import SurveyError
 from agent.render import Streamer, answer_markdown, show_answer
+from agent.store.search import Filters
 
 HELP = """Ask a question about the papers in the store; follow-up questions use the conversation.
   /sources      papers cited by the last answer, and the evidence it was given
@@ -27,9 +28,9 @@ HELP = """Ask a question about the papers in the store; follow-up questions use 
 class ChatSession:
     """One interactive session: a conversation, its history file and the commands."""
 
-    def __init__(self, agent: SurveyAgent, console: Any, filters: dict[str, Any] | None = None) -> None:
+    def __init__(self, agent: SurveyAgent, console: Any, filters: Filters | None = None) -> None:
         self.agent, self.console = agent, console
-        self.filters = {k: v for k, v in (filters or {}).items() if v is not None}  # --from/--to/--source
+        self.filters = filters or Filters()  # --from/--to/--source, for every question
         self.conversation = Conversation()
         self._prompt = self._make_prompt()
 
@@ -70,7 +71,7 @@ class ChatSession:
     def answer(self, question: str) -> None:
         try:
             with Streamer(self.console) as stream:
-                answer = self.agent.ask(question, conversation=self.conversation, on_token=stream, **self.filters)
+                answer = self.agent.ask(question, conversation=self.conversation, on_token=stream, filters=self.filters)
         except KeyboardInterrupt:
             self.console.print("[yellow](answer stopped)[/yellow]")
             return

@@ -1,4 +1,7 @@
-"""`survey`: a thin typer shell over `agent.api.SurveyAgent`. Parses arguments, calls, renders."""
+"""`survey`: a thin typer shell over `agent.api.SurveyAgent`: parses arguments, calls the agent, and prints
+JSON or the text rendering of `agent.render`.
+
+The library is imported inside the commands, so that `survey --help` starts fast."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import typer
 
 from agent.core import offline  # noqa: F401
 from agent.core.errors import SurveyError
-from agent.core.text import clip
 from agent.sources import FILE_KINDS, FORMATS
+from agent.store.search import Filters
 
 app = typer.Typer(
     help="Turn a pile of research papers into cited answers and verified surveys — offline by default.",
@@ -34,12 +37,6 @@ def _agent(store: Path | None, **overrides: Any):  # type: ignore[no-untyped-def
     return SurveyAgent(store=store, **overrides)
 
 
-def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -55,59 +52,18 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add papers to the store: deduplicated, keyed, embedded and keyword-indexed."""
-    from rich.markup import escape
-
-    from agent.store.ingest import display_path
+    from agent import render
 
     agent = _agent(store, embedding_model="none" if keyword_only else None)
-    err = _console(stderr=True)
-    with _progress(err, enabled=not as_json) as progress:
+    err = render.console(stderr=True)
+    with render.ProgressBar(err, enabled=not as_json) as progress:
         report = agent.ingest(paths, format=format, progress=progress)
-    rejected = report.rejected
     if as_json:
         _print_json(report.to_dict())
     else:
-        out = _console()
-        for f in report.files:
-            state = f"unchanged, skipped ({f.skipped} papers)" if f.unchanged else (f"error: {f.error}" if f.error else "")
-            counts = f"{f.new} new, {f.updated} updated, {f.duplicate} duplicate" + (f", {len(f.rejected)} rejected" if f.rejected else "")
-            out.print(escape(f"{display_path(f.path)}: {state or counts}"))
-        for r in rejected:
-            err.print(f"[red]rejected[/red] {escape(str(r.__class__(display_path(r.file), r.reason, r.line)))}")
-        out.print(
-            f"[bold]{report.new} new, {report.updated} updated, {report.duplicate} duplicate, "
-            + (f"{report.skipped} in unchanged files, " if report.skipped else "")
-            + f"{len(rejected)} rejected[/bold]"
-            f" — {report.papers_in_store} papers in {agent.settings.store}"
-        )
-    if rejected:
+        render.show_ingest(render.console(), err, report, agent.settings.store)
+    if report.rejected:
         raise typer.Exit(1)
-
-
-class _progress:
-    """A rich progress bar on stderr fed by the ingest's (phase, done, total) callback."""
-
-    def __init__(self, console: Any, enabled: bool) -> None:
-        self.console, self.enabled, self.bar, self.tasks = console, enabled and console.is_terminal, None, {}
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            console=self.console, transient=True)
-        self.bar.start()
-        return self.update
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if phase not in self.tasks:
-            self.tasks[phase] = self.bar.add_task(phase, total=total)
-        self.bar.update(self.tasks[phase], completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 @app.command()
@@ -118,16 +74,13 @@ def remove(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove papers (catalog, vectors and keyword index together); an unknown key removes nothing."""
+    from agent import render
+
     result = _agent(store).remove(keys or [], source)
     if as_json:
         _print_json(result)
-        return
-    out = _console()
-    n = len(result["removed"])
-    out.print(f"removed {n} paper{'' if n == 1 else 's'}: {', '.join(result['removed']) or '-'}", markup=False)
-    if result["kept_from_other_files"]:
-        out.print(f"kept (also read from other files): {', '.join(result['kept_from_other_files'])}", markup=False)
-    out.print(f"{result['papers_in_store']} papers in the store", markup=False)
+    else:
+        render.show_removal(render.console(), result)
 
 
 @app.command()
@@ -153,7 +106,9 @@ def export(
     elif output is None:
         sys.stdout.write(text)
     else:
-        _console(stderr=True).print(f"wrote {entries} entries to {output}", markup=False)
+        from agent.render import console
+
+        console(stderr=True).print(f"wrote {entries} entries to {output}", markup=False)
 
 
 @app.command()
@@ -163,16 +118,13 @@ def doctor(
     as_json: JsonOpt = False,
 ) -> None:
     """Check that catalog, keyword index and vectors agree; --fix rebuilds what can be rebuilt. Exit 1 if problems remain."""
+    from agent import render
+
     report = _agent(store).doctor(fix=fix)
     if as_json:
         _print_json(report.to_dict())
     else:
-        out = _console()
-        for c in report.checks:  # one line per check: what was found, then what was done or is left to do
-            line = f"{c.name}: {c.found}" if c.ok else f"{c.name}: problem: {c.found}"
-            line += (f" — fixed: {c.done}" if c.fixed else f" — done: {c.done}") if c.done else ""
-            line += f" — to do: {c.todo}" if c.todo else ""
-            out.print(line, markup=False)
+        render.show_doctor(render.console(), report)
     if not report.healthy:
         raise typer.Exit(1)
 
@@ -180,32 +132,14 @@ def doctor(
 @app.command()
 def papers(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List every paper in the store (with --json: every field but the full text)."""
+    from agent import render
+
     agent = _agent(store)
     found = agent.papers()  # the catalog only: listing does not load Chroma or the embedding model
     if as_json:
         _print_json([p.to_dict() for p in found])
-        return
-    out = _console()
-    if not found:
-        root = Path(agent.settings.store)
-        out.print(f"No store at {root}." if not root.exists() else f"No papers in the store at {root} yet.",
-                  "Run `survey ingest PATH` first.")
-        return
-    if len(found) > 500 or not out.is_terminal:  # a table of 75k rows takes rich minutes to lay out
-        sys.stdout.writelines(
-            f"{p.key}\t{p.year or ''}\t{p.title}\t{Path(p.source).name if p.source else ''}\n" for p in found
-        )
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(show_lines=False, box=None, header_style="bold")
-    for column in ("key", "year", "title", "source"):
-        table.add_column(column, overflow="fold" if column == "title" else "ellipsis", no_wrap=column != "title")
-    for p in found:
-        table.add_row(escape(p.key), str(p.year or ""), escape(p.title), Path(p.source).name if p.source else "")
-    out.print(table)
-    out.print(f"{len(found)} paper" + ("" if len(found) == 1 else "s"))
+    else:
+        render.show_papers(render.console(), found, Path(agent.settings.store))
 
 
 @app.command()
@@ -220,27 +154,17 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Find papers by meaning or by name (BM25 + embeddings, fused)."""
+    from agent import render
+
     agent = _agent(store)
-    hits = agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
-    if (year_from is not None or year_to is not None) and (undated := agent.undated()):
-        _console(stderr=True).print(f"note: --from/--to left out {undated} paper{'' if undated == 1 else 's'} "
-                                    "of the store that have no year; search without them to include those")
+    filters = Filters(year_from, year_to, source)
+    hits = agent.search(query, k=k, mode=mode, filters=filters)
+    if filters.by_year and (undated := agent.undated()):
+        render.undated_note(render.console(stderr=True), undated)
     if as_json:
         _print_json([h.to_dict() for h in hits])
-        return
-    out = _console()
-    if not hits:
-        out.print("No matching papers.")
-        return
-    from rich.markup import escape
-
-    from agent.render import printable  # stored text may hold escape sequences; Rich escapes only markup
-
-    for rank, h in enumerate(hits, start=1):
-        year = f" ({h.year})" if h.year else ""
-        out.print(f"[bold]{rank}. {escape(printable(f'[@{h.key}]'))}[/bold] {escape(printable(h.title))}{year}  "
-                  f"[dim]{h.score:.4f}[/dim]")
-        out.print(f"   [dim]{escape(printable(h.snippet))}[/dim]")
+    else:
+        render.show_hits(render.console(), hits)
 
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="litellm model string (default: SURVEY_MODEL or local).")]
@@ -258,16 +182,17 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer from the papers in the store, citing them as \\[@key] — or say the store does not answer."""
-    from agent.render import Streamer, show_answer
+    from agent import render
 
     agent = _agent(store, model=model)
+    filters = Filters(year_from, year_to, source)
     if as_json:
-        _print_json(agent.ask(question, k=k, year_from=year_from, year_to=year_to, source=source).to_dict())
+        _print_json(agent.ask(question, k=k, filters=filters).to_dict())
         return
-    out = _console()
-    with Streamer(out) as stream:
-        answer = agent.ask(question, k=k, on_token=stream, year_from=year_from, year_to=year_to, source=source)
-    show_answer(out, answer)
+    out = render.console()
+    with render.Streamer(out) as stream:
+        answer = agent.ask(question, k=k, on_token=stream, filters=filters)
+    render.show_answer(out, answer)
 
 
 @app.command()
@@ -275,17 +200,14 @@ def chat(model: ModelOpt = None, store: StoreOpt = None, year_from: FromOpt = No
          source: SourceOpt = None) -> None:
     """Talk to your papers: follow-up questions, /sources, /papers, /save FILE, /model, /help."""
     from agent.chat import ChatSession
+    from agent.render import console
 
-    filters = {"year_from": year_from, "year_to": year_to, "source": source}
-    ChatSession(_agent(store, model=model), _console(), filters).run()
+    ChatSession(_agent(store, model=model), console(), Filters(year_from, year_to, source)).run()
 
 
 JudgeOpt = Annotated[
     Optional[str], typer.Option("--judge", help="Claim judge: trained (default), local, or a litellm model string.")
 ]
-MARKS = {"supported": "[green]✓ supported[/green]", "contradicted": "[red]✗ contradicted[/red]",
-         "unsupported": "[yellow]? unsupported[/yellow]", "uncited": "[yellow]? uncited[/yellow]",
-         "uncertain": "[yellow]? uncertain[/yellow]"}
 
 
 @app.command()
@@ -299,7 +221,7 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Check cited claims against the cited papers' abstracts: verdict, score and evidence per claim."""
-    from rich.markup import escape
+    from agent import render
 
     agent = _agent(store, verify_model=judge)
     if claim is not None or paper is not None:
@@ -309,12 +231,7 @@ def verify(
         if as_json:
             _print_json(verdict.to_dict())
         else:
-            out = _console()
-            out.print(f"[bold]{verdict.label}[/bold] ({verdict.score:.2f}) [@{escape(verdict.key)}]")
-            for sentence in verdict.evidence:
-                out.print(f"  evidence: [dim]{escape(sentence)}[/dim]")
-            for problem in verdict.problems:
-                out.print(f"  check: {escape(problem)}")
+            render.show_verdict(render.console(), verdict)
         if strict and not verdict.supported:
             raise typer.Exit(1)
         return
@@ -328,25 +245,7 @@ def verify(
     if as_json:
         _print_json({"file": str(file), **report.to_dict()})
     else:
-        out = _console()
-        for check in report.checks:
-            keys = " ".join(f"@{k}" for k in check.claim.keys + check.claim.unknown) or "no citation"
-            out.print(f"{MARKS[check.status]}  {file}:{check.claim.line}  [dim]{escape(keys)}[/dim]")
-            out.print(f"  {escape(check.claim.text)}")
-            for v in check.verdicts:
-                detail = f" — {escape(clip(v.evidence[0], 160))}" if v.evidence else ""
-                out.print(f"  [dim]@{escape(v.key)}: {v.label} {v.score:.2f}{detail}[/dim]")
-                for problem in v.problems:
-                    out.print(f"  [dim]  check: {escape(problem)}[/dim]")
-            if check.joint is not None:
-                out.print(f"  [dim]together: {check.joint.label} {check.joint.score:.2f}[/dim]")
-            if check.instead:
-                out.print(f"  [yellow]supported by @{escape(check.instead)} instead[/yellow]")
-        if report.unknown_keys:
-            out.print(f"[red]unknown citations (not in the store): {escape(', '.join(report.unknown_keys))}[/red]")
-        out.print(f"[bold]{report.summary()}[/bold]  [dim]judge {report.judge}, {report.seconds:.1f} s[/dim]")
-        if report.caveat:
-            out.print(f"[dim]{escape(report.caveat)}[/dim]")
+        render.show_verification(render.console(), file, report)
     if strict and (report.failing or report.unknown_keys):
         raise typer.Exit(1)
 
@@ -364,30 +263,15 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the claim judge on a labeled benchmark: accuracy, macro-F1, supported-vs-not balanced accuracy, pairs/s."""
-    from agent.check.evaluate import LABELS
+    from agent import render
 
     if dataset not in DATASETS:
         raise SurveyError(f"unknown dataset {dataset!r}; use {' or '.join(DATASETS)}")
     result = _agent(None, verify_model=judge).evaluate(claims, corpus, dataset, limit)
     if as_json:
         _print_json(result)
-        return
-    out = _console()
-    out.print(f"[bold]{DATASETS[dataset]}[/bold]: {result['n']} claim–paper pairs, judge {result['judge']}")
-    out.print(f"accuracy {result['accuracy']:.3f} · macro-F1 {result['macro_f1']:.3f} · "
-              f"supported-vs-not balanced accuracy {result['binary_bacc']:.3f}")
-    out.print("F1 " + " · ".join(f"{k} {v:.3f}" for k, v in result["f1"].items()))
-    out.print("confusion (rows gold, columns predicted):")
-    out.print(" " * 17 + "".join(f"{label[:12]:>14}" for label in LABELS))
-    for gold in LABELS:
-        out.print(f"{gold[:16]:<17}" + "".join(f"{result['confusion'][gold][p]:>14}" for p in LABELS))
-    out.print(f"calibration error (ECE of P(supported), 10 bins) {result['ece']:.3f} · UNCERTAIN verdicts "
-              f"{result['uncertain_share']:.1%} (scored as NOT_ENOUGH_INFO in 3-way, as not supported in binary)")
-    out.print(f"{result['pairs_per_s']} pairs/s ({result['seconds']:.1f} s) · cost ${result['cost_usd']:.4f}")
-    if result["conflicting_groups"]:
-        out.print(f"[yellow]note[/yellow]: {result['conflicting_pairs']} pairs are {result['conflicting_groups']} claim–paper pairs "
-                  "that this file labels more than once, differently; a judge of claim and abstract can match only one label of "
-                  f"each: the best reachable accuracy is {result['accuracy_ceiling']:.3f}")
+    else:
+        render.show_eval(render.console(), DATASETS[dataset], result)
 
 
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Paper keys to pin in (repeat, or separate with commas).")]
@@ -399,54 +283,6 @@ CiteOpt = Annotated[Optional[list[str]], typer.Option("--cite", help="Paper keys
 
 def _keys(values: list[str] | None) -> list[str]:
     return [k.strip().lstrip("@") for v in values or [] for k in v.split(",") if k.strip()]
-
-
-class _stages:
-    """Stage-by-stage progress lines on stderr: elapsed time, tokens, what is left."""
-
-    def __init__(self, console: Any, enabled: bool) -> None:
-        self.console, self.enabled = console, enabled
-
-    def __call__(self, event: Any) -> None:
-        if not self.enabled:
-            return
-        from rich.markup import escape
-
-        count = f" {event.done}/{event.total}" if event.total else ""
-        left = f" · ~{_duration(event.remaining)} left" if event.remaining else ""
-        self.console.print(f"[dim][{event.elapsed:5.0f}s][/dim] [bold]{event.stage}{count}[/bold] "
-                           f"{escape(event.message)} [dim]· {event.tokens:,} tokens{left}[/dim]")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-def _show_survey(survey: Any) -> None:
-    from rich.markup import escape
-
-    out = _console()
-    recall, precision = survey.citation_scores()
-    cov = survey.coverage
-    flagged = sum(len(s.flagged) for s in survey.sections)
-    out.print(f"[bold]Wrote {escape(survey.files['markdown'])}[/bold] "
-              f"(+ {escape(Path(survey.files['bib']).name)}, {escape(Path(survey.files['json']).name)})")
-    if "outline" in survey.files:
-        out.print(f"Outline (edit it and pass it back with --outline): {escape(survey.files['outline'])}")
-    out.print(f"{len(survey.cited)} papers cited of {cov['placed']} placed · {survey.claims} sentences checked against "
-              f"the abstracts · citation recall {recall:.2f} · precision {precision:.2f} · {flagged} removed or flagged")
-    for m in cov.get("missing", [])[:10]:
-        out.print(f"[dim]  not cited: @{escape(m['key'])}: {escape(m['reason'])}[/dim]")
-    for key, ok in cov.get("must_cite", {}).items():
-        if not ok:
-            out.print(f"[yellow]  --cite @{escape(key)} could not be covered with a verified sentence[/yellow]")
-    from agent.llm.client import Usage
-
-    out.print(f"[dim]{Usage(**survey.usage).summary()} · model {escape(survey.model)}[/dim]")
-    caveat = survey.settings.get("judge_caveat")
-    if caveat:
-        out.print(f"[dim]{escape(caveat)}[/dim]")
 
 
 @app.command()
@@ -465,44 +301,17 @@ def write(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a verified survey of TOPIC from the store: Markdown + BibTeX + JSON, every citation checked."""
+    from agent import render
+    from agent.survey.models import SurveyRequest
+
     agent = _agent(store, model=model)
-    survey = agent.write(topic, papers=papers, sections=sections, outline=outline, include=_keys(include),
-                         exclude=_keys(exclude), output=output, fresh=fresh, force=force,
-                         on_progress=_stages(_console(stderr=True), not as_json))
+    request = SurveyRequest(topic, papers=papers, sections=sections, outline=outline, include=_keys(include),
+                            exclude=_keys(exclude), output=output, fresh=fresh, force=force)
+    survey = agent.write(request=request, on_progress=render.StageLines(render.console(stderr=True), not as_json))
     if as_json:
         _print_json(survey.to_dict())
     else:
-        _show_survey(survey)
-
-
-def _from_draft(path: Path) -> tuple[str, str]:
-    """Title and abstract of a Markdown draft: the first '# ' heading (or front-matter title), the Abstract section."""
-    import re
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SurveyError(f"{path}: cannot read ({e.__class__.__name__}); pass a UTF-8 Markdown draft") from None
-    title = ""
-    front = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    if front and (m := re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)):
-        title = m.group(1)
-    body = text[front.end():] if front else text
-    if not title and (m := re.search(r"^#\s+(.+)$", body, re.M)):
-        title = m.group(1).strip()
-    abstract = ""
-    m = re.search(r"^#{1,6}\s*abstract\s*$\n(.*?)(?=^#{1,6}\s|\Z)", body, re.M | re.S | re.I)
-    if m:
-        abstract = m.group(1)
-    else:  # the first paragraph after the title
-        after = re.sub(r"^\s*#\s+.+$", "", body, count=1, flags=re.M)
-        abstract = next((p for p in re.split(r"\n\s*\n", after) if p.strip() and not p.lstrip().startswith("#")), "")
-    abstract = " ".join(re.sub(r"^\*\*abstract\.?\*\*:?", "", abstract.strip(), flags=re.I).split())
-    if not title:
-        raise SurveyError(f"{path}: no title found; start the draft with '# Title' or pass --title")
-    if not abstract:
-        raise SurveyError(f"{path}: no abstract found; add an '## Abstract' section or pass --abstract")
-    return title, abstract
+        render.show_survey(render.console(), survey)
 
 
 @app.command("related-work")
@@ -522,20 +331,24 @@ def related_work(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the related-work section of your paper from the store, every --cite key discussed and checked."""
+    from agent import render
+    from agent.survey.manuscript import read_draft
+    from agent.survey.models import RelatedWorkRequest
+
     if draft is not None:
         if title or abstract:
             raise SurveyError("use either --from DRAFT or --title/--abstract, not both")
-        title, abstract = _from_draft(draft)
+        title, abstract = read_draft(draft)
     if not title or not abstract:
         raise SurveyError("pass --title and --abstract of your paper, or --from draft.md")
     agent = _agent(store, model=model)
-    survey = agent.related_work(title, abstract, cite=_keys(cite), papers=papers, sections=sections,
-                                exclude=_keys(exclude), output=output, fresh=fresh, force=force,
-                                on_progress=_stages(_console(stderr=True), not as_json))
+    request = RelatedWorkRequest(title, abstract, cite=_keys(cite), papers=papers, sections=sections,
+                                 exclude=_keys(exclude), output=output, fresh=fresh, force=force)
+    survey = agent.related_work(request=request, on_progress=render.StageLines(render.console(stderr=True), not as_json))
     if as_json:
         _print_json(survey.to_dict())
     else:
-        _show_survey(survey)
+        render.show_survey(render.console(), survey)
 
 
 DEMO_QUERY = "benchmarking very long video understanding"
@@ -551,21 +364,21 @@ def demo(
 ) -> None:
     """Ingest the bundled sample papers, search them, and answer a question with citations — offline."""
     from agent.api import sample_papers
+    from agent.render import console
 
-    out = _console()
+    out = console()
     out.print(f"[bold]1. Ingest the bundled sample papers into {store}[/bold] (the first run embeds ~600 chunks: about a minute)")
     try:
         ingest([sample_papers()], store=store, format=None, keyword_only=False, as_json=False)
     except typer.Exit:
         pass  # a rejected line in the sample would be reported above; go on
     out.print(f"\n[bold]2. survey search {DEMO_QUERY!r} -k 3[/bold]")
-    search(DEMO_QUERY, k=3, store=store, year_from=None, year_to=None, source=None, mode="hybrid", as_json=False)
+    search(DEMO_QUERY, k=3, store=store)
     out.print(f"\n[bold]3. survey ask {DEMO_QUESTION!r}[/bold] (embedded model unless SURVEY_MODEL is set; first start joins the weights)")
     ask(DEMO_QUESTION, model=model, k=None, store=store, as_json=False)
     out.print(f"\n[bold]4. survey write {DEMO_TOPIC!r} --papers {DEMO_PAPERS}[/bold] (a verified survey; a few minutes "
               "with the embedded model)")
-    write(DEMO_TOPIC, output=Path("outputs") / "demo-survey.md", papers=DEMO_PAPERS, sections=None, outline=None,
-          include=None, exclude=None, model=model, fresh=False, force=True, store=store, as_json=False)
+    write(DEMO_TOPIC, output=Path("outputs") / "demo-survey.md", papers=DEMO_PAPERS, model=model, force=True, store=store)
     out.print(f"\nGo on with: survey chat --store {store}")
 
 

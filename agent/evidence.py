@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.core.templates import render_template
 from agent.core.text import split_sentences, stems
-from agent.store.search import SearchHit
+from agent.store.search import Filters, SearchHit
 
 if TYPE_CHECKING:
     from agent.core.settings import Settings
@@ -134,15 +134,14 @@ def select_evidence(question: str, hits: list[SearchHit], store: "Store", settin
 
 
 def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: str, k: int, context: str = "",
-             filters: dict[str, Any] | None = None) -> Retrieval:
+             filters: Filters | None = None) -> Retrieval:
     """Search; if the evidence covers too little of the question, reformulate once and search again.
 
-    `filters`: `year_from`, `year_to`, `source`, as for search.
+    `filters` limit both searches, as they limit `search`.
     """
-    filters = filters or {}
     query = f"{context} {question}".strip()
     queries = [query]
-    hits = store.search(query, k, **filters)
+    hits = store.search(query, k, filters)
     evidence = select_evidence(question, hits, store, settings)
     if settings.reformulate and coverage(question, evidence) < 0.5:
         prompt = render_template("reformulate", question=question, context=context)
@@ -150,7 +149,7 @@ def retrieve(store: "Store", llm: "LLMClient", settings: "Settings", question: s
         rewritten = rewritten.strip().strip('"').splitlines()[0][:200] if rewritten.strip() else ""
         if rewritten and rewritten.lower() != query.lower():
             queries.append(rewritten)
-            merged = {h.key: h for h in store.search(rewritten, k, **filters)}
+            merged = {h.key: h for h in store.search(rewritten, k, filters)}
             for h in hits:
                 merged.setdefault(h.key, h)
             hits = list(merged.values())[:k]

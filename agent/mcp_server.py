@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
@@ -29,7 +30,11 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from agent.core.errors import SurveyError
+from agent.render import tool_text
+from agent.schema import schemas
 from agent.sources import FormatName
+from agent.store.search import Filters
+from agent.survey.models import RelatedWorkRequest, SurveyRequest
 
 if TYPE_CHECKING:
     from agent.api import SurveyAgent
@@ -68,11 +73,10 @@ class Tools:
         self.base = (base or Path.cwd()).resolve()
         self.allow = [(self.base / a).resolve() for a in allow] or [self.base]
 
-    def search_papers(self, query: str, k: int = 10, year_from: int | None = None, year_to: int | None = None,
-                      source: str | None = None, mode: str = "hybrid") -> dict[str, Any]:
+    def search_papers(self, query: str, k: int, filters: Filters, mode: str) -> dict[str, Any]:
         if k < 1:
             raise SurveyError(f"k={k}: ask for at least 1 paper")
-        hits = self.agent.search(query, k=k, year_from=year_from, year_to=year_to, source=source, mode=mode)
+        hits = self.agent.search(query, k=k, mode=mode, filters=filters)
         return {"hits": [h.to_dict() for h in hits]}
 
     def list_papers(self, offset: int = 0, limit: int = 100) -> dict[str, Any]:
@@ -102,58 +106,20 @@ class Tools:
 
         return cast("dict[str, Any]", self.agent.ingest(named, format=format, progress=on_progress).to_dict())
 
-    def write(self, kind: Literal["survey", "related-work"], progress: Report | None = None, **args: Any) -> dict[str, Any]:
-        from agent.survey.writer import slug
-
-        # The writer's own default names, checked against --allow before anything is written.
-        default = slug(args["topic"]) if kind == "survey" else "related-work-" + slug(args["title"], 40)
-        output = args.pop("output", None) or Path("outputs") / f"{default}.md"
-        args["output"] = inside(output, self.allow, self.base)
+    def write(self, request: SurveyRequest | RelatedWorkRequest, progress: Report | None = None) -> dict[str, Any]:
+        # The writer's own default name, checked against --allow before anything is written.
+        output = request.output or Path("outputs") / f"{request.default_name}.md"
+        request = replace(request, output=inside(output, self.allow, self.base))
 
         def on_progress(event: Any) -> None:
             if progress is not None:
                 progress(event.done, event.total or None, f"{event.stage}: {event.message}")
 
-        if kind == "survey":
-            survey = self.agent.write(args.pop("topic"), on_progress=on_progress, **args)
+        if isinstance(request, SurveyRequest):
+            survey = self.agent.write(request=request, on_progress=on_progress)
         else:
-            survey = self.agent.related_work(args.pop("title"), args.pop("abstract"), on_progress=on_progress, **args)
+            survey = self.agent.related_work(request=request, on_progress=on_progress)
         return survey.to_dict()
-
-
-def text_of(name: str, data: dict[str, Any]) -> str:
-    """A short rendering of a result, for clients that show only text."""
-    if name == "search_papers":
-        lines = [f"{i}. [@{h['key']}] {h['title']}" + (f" ({h['year']})" if h["year"] else "")
-                 for i, h in enumerate(data["hits"], start=1)]
-        return "\n".join(lines) or "No matching papers."
-    if name == "list_papers":
-        shown = data["papers"]
-        head = f"{data['total']} papers; {len(shown)} shown from {data['offset']}"
-        return "\n".join([head] + [f"[@{p['key']}] {p['title']}" for p in shown])
-    if name == "get_paper":
-        return f"[@{data['key']}] {data['title']}\n\n{data['abstract']}\n\n{data['bibtex']}"
-    if name == "ask":
-        sources = "\n".join(f"[@{c['key']}] {c['title']}" for c in data["citations"])
-        return data["answer"] + (f"\n\nSources:\n{sources}" if sources else "")
-    if name == "verify_claim":
-        evidence = f" Evidence: {data['evidence'][0]}" if data["evidence"] else ""
-        return f"{data['label']} ({data['score']:.2f}) [@{data['key']}].{evidence}"
-    if name == "verify_text":
-        counts: dict[str, int] = {}
-        for c in data["claims"]:
-            counts[c["status"]] = counts.get(c["status"], 0) + 1
-        return (f"{len(data['claims'])} claims: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-                + f". Citation recall {data['citation_recall']:.2f}, precision {data['citation_precision']:.2f}.")
-    if name in ("write_survey", "related_work"):
-        files = ", ".join(f"{k}: {v}" for k, v in data["files"].items())
-        v = data["verification"]
-        return (f"Wrote {data['title']!r} ({v['claims']} claims, {v['cited_papers']} papers cited, "
-                f"citation recall {v['citation_recall']:.2f}). Files: {files}")
-    if name == "ingest":
-        return (f"{data['new']} new, {data['updated']} updated, {data['duplicate']} duplicate, "
-                f"{len(data['rejected'])} rejected; {data['papers_in_store']} papers in the store")
-    return json.dumps(data)[:2000]
 
 
 def wrapped(schema: dict[str, Any], field: str) -> dict[str, Any]:
@@ -207,16 +173,39 @@ async def in_thread(ctx: "Context | None", work: Callable[[Report], T]) -> T:
         raise
 
 
+ToolFn = Callable[..., Awaitable[CallToolResult]]
+Call = Callable[[str, "Context | None", Callable[[Report], dict[str, Any]]], Awaitable[CallToolResult]]
+WRITES = ("write_survey", "related_work", "ingest")  # the tools that change files or the store
+
+
 def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = None) -> MCPServer:
     """The MCP server of one agent: tools, the paper://{key} resource, instructions."""
-    from agent.schema import schemas
-
     tools = Tools(agent, allow, base)
+    call = caller()
+    output_schemas = tool_output_schemas()
+    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    changes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    registered = []
+    for group, note in ((finding_tools(tools, call), reads), (checking_tools(tools, call), reads),
+                        (writing_tools(tools, call), changes), (ingest_tools(tools, call), changes)):
+        for fn in group:
+            tool = Tool.from_function(fn, annotations=note)
+            # Published for clients; the SDK advertises a hand-set schema without validating against it.
+            tool.fn_metadata.output_schema = output_schemas[fn.__name__]
+            registered.append(tool)
+    server: MCPServer = MCPServer("survey-agent", instructions=INSTRUCTIONS, tools=registered,
+                                   log_level="WARNING")  # INFO would log every litellm call on stderr
+    add_resources(server, tools)
+    return server
+
+
+def tool_output_schemas() -> dict[str, dict[str, Any]]:
+    """Each tool's output schema: the shapes of docs/schema/ (a list wrapped in an object, as MCP requires)."""
     shapes = schemas()
     paper_schema_plain = {k: v for k, v in shapes["paper"].items() if k not in ("$schema", "title")}
     paper_schema = {**paper_schema_plain, "properties": {**paper_schema_plain["properties"], "bibtex": {"type": "string"}},
                     "required": [*paper_schema_plain["required"], "bibtex"]}
-    output_schemas = {
+    return {
         "search_papers": wrapped(shapes["search"], "hits"),
         "list_papers": {"type": "object", "required": ["total", "offset", "papers"],
                         "properties": {"total": {"type": "integer"}, "offset": {"type": "integer"},
@@ -230,25 +219,36 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
         "ingest": shapes["ingest"],
     }
 
+
+def caller() -> Call:
+    """`call(name, ctx, work)`: the work in a worker thread; its result as structured content with a text
+    rendering, or its SurveyError as a tool error."""
     # Calls that write (surveys, ingests) run one at a time: a cancelled survey keeps the lock until its
     # thread has stopped, so a rerun never writes the same run folder beside it.
     writing = anyio.Lock()
 
     async def call(name: str, ctx: Context | None, work: Callable[[Report], dict[str, Any]]) -> CallToolResult:
         try:
-            if name in ("write_survey", "related_work", "ingest"):
+            if name in WRITES:
                 async with writing:
                     data = await in_thread(ctx, work)
             else:
                 data = await in_thread(ctx, work)
         except SurveyError as exc:  # the CLI's one-line message, as a tool error; the server goes on
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
-        return CallToolResult(content=[TextContent(type="text", text=text_of(name, data))], structured_content=data)
+        return CallToolResult(content=[TextContent(type="text", text=tool_text(name, data))], structured_content=data)
+
+    return call
+
+
+def finding_tools(tools: Tools, call: Call) -> list[ToolFn]:
+    """search_papers, list_papers, get_paper."""
 
     async def search_papers(query: str, k: int = 10, year_from: int | None = None, year_to: int | None = None,
                             source: str | None = None, mode: Literal["hybrid", "keyword", "dense"] = "hybrid") -> CallToolResult:
         """Find papers in the store by meaning or by name (BM25 + embeddings, fused); one hit per paper."""
-        return await call("search_papers", None, lambda _: tools.search_papers(query, k, year_from, year_to, source, mode))
+        filters = Filters(year_from, year_to, source)
+        return await call("search_papers", None, lambda _: tools.search_papers(query, k, filters, mode))
 
     async def list_papers(offset: int = 0, limit: int = 100) -> CallToolResult:
         """Papers in the store, in the order they were added (`limit` at a time, from `offset`)."""
@@ -258,10 +258,19 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
         """One paper: title, authors, year, abstract, source, and its BibTeX entry."""
         return await call("get_paper", None, lambda _: tools.get_paper(key))
 
+    return [search_papers, list_papers, get_paper]
+
+
+def checking_tools(tools: Tools, call: Call) -> list[ToolFn]:
+    """ask, verify_claim, verify_text: answers and claims checked against the cited abstracts."""
+    agent = tools.agent
+
     async def ask(question: str, ctx: Context, k: int | None = None, year_from: int | None = None,
                   year_to: int | None = None, source: str | None = None) -> CallToolResult:
         """Answer a question from the abstracts in the store with [@key] citations, each checked against the
         cited abstract, or say that the store does not answer it."""
+        filters = Filters(year_from, year_to, source)
+
         def work(report: Report) -> dict[str, Any]:
             tokens = [0]
 
@@ -270,8 +279,7 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
                 report(tokens[0], None, "generating")
 
             report(0, None, "retrieving evidence")
-            return agent.ask(question, k=k, on_token=on_token, year_from=year_from, year_to=year_to,
-                             source=source).to_dict()
+            return agent.ask(question, k=k, on_token=on_token, filters=filters).to_dict()
         return await call("ask", ctx, work)
 
     async def verify_claim(claim: str, key: str) -> CallToolResult:
@@ -287,40 +295,44 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
             return {"file": "", **agent.verify_text(markdown, suggest=True).to_dict()}
         return await call("verify_text", None, work)
 
+    return [ask, verify_claim, verify_text]
+
+
+def writing_tools(tools: Tools, call: Call) -> list[ToolFn]:
+    """write_survey, related_work: verified Markdown files inside the allowed directories."""
+
     async def write_survey(topic: str, ctx: Context, papers: int = 40, sections: int | None = None,
                            include: list[str] | None = None, exclude: list[str] | None = None,
                            output: str | None = None, fresh: bool = False, force: bool = False) -> CallToolResult:
         """Write a verified Markdown survey of `topic` from the store (plus BibTeX and JSON beside it).
         A repeated call resumes from the last finished stage; `output` must lie inside an allowed directory."""
-        return await call("write_survey", ctx, lambda report: tools.write(
-            "survey", report, topic=topic, papers=papers, sections=sections, include=include, exclude=exclude,
-            output=output, fresh=fresh, force=force))
+        return await call("write_survey", ctx, lambda report: tools.write(SurveyRequest(
+            topic, papers=papers, sections=sections, include=include, exclude=exclude, output=output, fresh=fresh,
+            force=force), report))
 
     async def related_work(title: str, abstract: str, ctx: Context, cite: list[str] | None = None,
                            papers: int = 15, exclude: list[str] | None = None, output: str | None = None,
                            fresh: bool = False, force: bool = False) -> CallToolResult:
         """Write the related-work section of your paper (its title and abstract) from the store, discussing
         every `cite` key; `output` must lie inside an allowed directory."""
-        return await call("related_work", ctx, lambda report: tools.write(
-            "related-work", report, title=title, abstract=abstract, cite=cite, papers=papers, exclude=exclude,
-            output=output, fresh=fresh, force=force))
+        return await call("related_work", ctx, lambda report: tools.write(RelatedWorkRequest(
+            title, abstract, cite=cite, papers=papers, exclude=exclude, output=output, fresh=fresh, force=force), report))
+
+    return [write_survey, related_work]
+
+
+def ingest_tools(tools: Tools, call: Call) -> list[ToolFn]:
+    """ingest: papers from files inside the allowed directories."""
 
     async def ingest(paths: list[str], ctx: Context, format: FormatName | None = None) -> CallToolResult:
         """Add papers from files or folders (listing .txt, .jsonl, .bib, .pdf) inside the allowed directories."""
         return await call("ingest", ctx, lambda report: tools.ingest(paths, format, report))
 
-    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    changes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-    registered = []
-    for fn, note in ((search_papers, reads), (list_papers, reads), (get_paper, reads), (ask, reads),
-                     (verify_claim, reads), (verify_text, reads), (write_survey, changes),
-                     (related_work, changes), (ingest, changes)):
-        tool = Tool.from_function(fn, annotations=note)
-        # Published for clients; the SDK advertises a hand-set schema without validating against it.
-        tool.fn_metadata.output_schema = output_schemas[fn.__name__]
-        registered.append(tool)
-    server: MCPServer = MCPServer("survey-agent", instructions=INSTRUCTIONS, tools=registered,
-                                   log_level="WARNING")  # INFO would log every litellm call on stderr
+    return [ingest]
+
+
+def add_resources(server: MCPServer, tools: Tools) -> None:
+    """The paper://{key} resource: one paper as JSON, as get_paper gives it."""
 
     @server.resource("paper://{key}", mime_type="application/json",
                      description="A paper of the store: title, authors, year, abstract and BibTeX.")
@@ -329,8 +341,6 @@ def build_server(agent: "SurveyAgent", allow: list[Path], base: Path | None = No
             return json.dumps(tools.get_paper(key), ensure_ascii=False)
         except SurveyError as exc:
             raise ResourceError(str(exc)) from None
-
-    return server
 
 
 def serve(agent: "SurveyAgent", allow: list[Path], http: str | None = None) -> None:

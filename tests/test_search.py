@@ -14,6 +14,7 @@ import pytest
 
 from agent.api import SurveyAgent
 from agent.core.errors import EmptyStoreError, SurveyError
+from agent.store.search import Filters
 from agent.store.vectors import collection_name
 
 from conftest import SEED_000, abstract
@@ -131,3 +132,21 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     with SurveyAgent(store=tmp_path / "s", chroma_url=f"http://127.0.0.1:{_free_port()}") as agent:
         with pytest.raises(SurveyError, match="Chroma server"):
             agent.ingest([SEED_000])
+
+
+def test_filters_are_one_object(tmp_path: Path) -> None:
+    """`Filters` says when it filters; `filters=` and the keyword arguments find the same papers, never both."""
+    assert not Filters().active and not Filters(source="").active
+    assert Filters(source="other").active and not Filters(source="other").by_year
+    assert Filters(year_to=2021).active and Filters(year_to=2021).by_year
+    records = [{"title": f"Sparse attention study {n}", "abstract": abstract("sparse attention", n), "year": year}
+               for n, year in enumerate([2019, 2023, 2024])]
+    jsonl = tmp_path / "papers.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in records))
+    with SurveyAgent(store=tmp_path / "store", embedding_model="none") as agent:
+        agent.ingest([jsonl])
+        named = agent.search("sparse attention", k=10, year_from=2023)
+        assert sorted(h.year for h in named) == [2023, 2024]
+        assert agent.search("sparse attention", k=10, filters=Filters(year_from=2023)) == named
+        with pytest.raises(SurveyError, match="not both"):
+            agent.search("sparse attention", filters=Filters(year_from=2023), source="papers")

@@ -374,3 +374,47 @@ def test_empty_model_replies_do_not_end_a_survey(sample_store: Path, tmp_path: P
     fake.script += ["", "", "", ""]  # the first four calls of the run get an empty reply
     survey = make_agent(sample_store, tmp_path / "cache").write(TOPIC, papers=6, sections=1, output=tmp_path / "e.md")
     assert not fake.script and survey.claims > 0 and (tmp_path / "e.md").is_file()
+
+
+def test_requests_check_their_values_the_same_for_every_door(tmp_path: Path) -> None:
+    """The CLI, MCP and the library build one request; it tidies and checks its values on construction."""
+    from agent.survey.models import RelatedWorkRequest, SurveyRequest
+
+    request = SurveyRequest("  long   video\nbenchmarks ", include=["InfiniBench"])
+    assert (request.topic, request.papers, request.default_name) == ("long video benchmarks", 40,
+                                                                    "long-video-benchmarks")
+    related = RelatedWorkRequest(" Watching  Long Videos ", " We propose X. ")
+    assert (related.title, related.abstract, related.papers) == ("Watching Long Videos", "We propose X.", 15)
+    assert related.default_name == "related-work-watching-long-videos"
+    for build, message in [(lambda: SurveyRequest(" "), "empty topic; say what the survey is about"),
+                           (lambda: SurveyRequest("x", papers=0), "--papers must be at least 1"),
+                           (lambda: SurveyRequest("x", sections=0), "--sections must be at least 1"),
+                           (lambda: RelatedWorkRequest("", "a"), "empty title; pass --title"),
+                           (lambda: RelatedWorkRequest("t", "\n"), "empty abstract; pass --abstract")]:
+        with pytest.raises(SurveyError) as caught:
+            build()
+        assert str(caught.value).startswith(message)
+    agent = SurveyAgent(store=tmp_path / "store")
+    with pytest.raises(SurveyError, match="empty topic"):
+        agent.write("  ")  # the keyword arguments build the same request, checked before the store is read
+    with pytest.raises(SurveyError, match="not both"):
+        agent.write("x", request=request)
+    with pytest.raises(SurveyError, match="not both"):
+        agent.related_work("t", request=related)
+
+
+def test_read_draft_finds_title_and_abstract(tmp_path: Path) -> None:
+    from agent.survey.manuscript import read_draft
+
+    draft = tmp_path / "draft.md"
+    draft.write_text('---\ntitle: "Watching Long Videos"\n---\n\n# Other\n\n## Abstract\n\n**Abstract.** We propose\n'
+                     "a benchmark.\n\n## Introduction\n\nText.\n", encoding="utf-8")
+    assert read_draft(draft) == ("Watching Long Videos", "We propose a benchmark.")
+    draft.write_text("# Watching Long Videos\n\nWe propose a benchmark.\n\nMore text.\n", encoding="utf-8")
+    assert read_draft(draft) == ("Watching Long Videos", "We propose a benchmark.")  # the first paragraph
+    for text, message in [("Only a paragraph.\n", "no title found"), ("# A title\n\n## Intro\n", "no abstract found")]:
+        draft.write_text(text, encoding="utf-8")
+        with pytest.raises(SurveyError, match=f"^{re.escape(str(draft))}: {message}"):
+            read_draft(draft)
+    with pytest.raises(SurveyError, match="cannot read"):
+        read_draft(tmp_path / "missing.md")

@@ -21,6 +21,7 @@ from typing import Any
 from agent.core.errors import StoreDamaged
 from agent.core.paper import Paper
 from agent.store.chunking import Chunk
+from agent.store.search import Filters
 
 # Bumped with every change to _SCHEMA; a catalog made before one is backed up before it is changed.
 SCHEMA_VERSION = 1
@@ -320,16 +321,16 @@ class Catalog:
         if changed or gone:
             self._bump()
 
-    def keys_where(self, year_from: int | None, year_to: int | None, source: str | None) -> set[str]:
+    def keys_where(self, filters: Filters) -> set[str]:
         """Keys of papers passing the search filters."""
         sql, args = "SELECT key, data FROM papers WHERE 1=1", []
-        if year_from is not None:
-            sql, args = sql + " AND year >= ?", [*args, year_from]
-        if year_to is not None:
-            sql, args = sql + " AND year <= ?", [*args, year_to]
+        if filters.year_from is not None:
+            sql, args = sql + " AND year >= ?", [*args, filters.year_from]
+        if filters.year_to is not None:
+            sql, args = sql + " AND year <= ?", [*args, filters.year_to]
         rows = self.db.execute(sql, args).fetchall()
-        if source:
-            needle = source.lower()
+        if filters.source:
+            needle = filters.source.lower()
             return {k for k, d in rows if any(needle in s.lower() for s in json.loads(d).get("sources", []))}
         return {k for k, _ in rows}
 

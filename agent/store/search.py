@@ -11,6 +11,25 @@ from agent.core.text import split_sentences
 RRF_K = 60  # the constant from Cormack et al. (2009); dampens the weight of the very top ranks
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Which papers a search (and so the evidence of an answer) may return: `--from`, `--to`, `--source`."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    source: str | None = None  # part of the path of a file the paper was read from
+
+    @property
+    def active(self) -> bool:
+        """True when any filter is set (an empty `source` sets none)."""
+        return self.by_year or bool(self.source)
+
+    @property
+    def by_year(self) -> bool:
+        """True when a year bound is set: papers without a year are then left out."""
+        return self.year_from is not None or self.year_to is not None
+
+
 @dataclass
 class SearchHit:
     """A paper that matched, with the chunk that matched best."""

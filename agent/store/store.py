@@ -13,7 +13,7 @@ from agent.core.settings import Settings
 from agent.store.catalog import Catalog, backups
 from agent.store.embeddings import Embedder, embedder_name, make_embedder
 from agent.store.keyword import KeywordIndex, KeywordIndexDamaged
-from agent.store.search import SearchHit, fuse, papers_in_order, snippet
+from agent.store.search import Filters, SearchHit, fuse, papers_in_order, snippet
 from agent.store.vectors import VectorsUnavailable
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total): what ingest and sync report as they go
@@ -260,9 +260,7 @@ class Store:
         self,
         query: str,
         k: int,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        source: str | None = None,
+        filters: Filters | None = None,
         mode: str = "hybrid",
     ) -> list[SearchHit]:
         """Papers for a query: BM25 and dense chunk rankings fused by reciprocal rank."""
@@ -270,8 +268,7 @@ class Store:
             raise SurveyError("empty query; say what to search for")
         self.require_papers()
         self.refresh_keyword_index()
-        filtered = year_from is not None or year_to is not None or bool(source)
-        keys = self.catalog.keys_where(year_from, year_to, source) if filtered else None
+        keys = self.catalog.keys_where(filters) if filters is not None and filters.active else None
         if keys is not None and not keys:
             return []  # nothing passes the filters (and Chroma refuses an empty `$in`)
         depth = max(50, 5 * k)

@@ -1,13 +1,97 @@
-"""Typed results of each survey stage. Every one round-trips through JSON, so a run can resume."""
+"""What a survey run is asked for (the requests), and the typed results of each stage.
+
+Every result round-trips through JSON, so a run can resume.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
+
+from agent.core.errors import SurveyError
+from agent.core.paper import ascii_fold
 
 T = TypeVar("T")
 
+
+def slug(text: str, limit: int = 60) -> str:
+    """A file-name form of `text`: lower-case ASCII words joined by '-', at most `limit` characters."""
+    words = re.findall(r"[a-z0-9]+", ascii_fold(text).lower())
+    out = "-".join(words)[:limit].rstrip("-")
+    return out or "survey"
+
+
+# --- requests: the one place the writer's parameters are spelled out ------------------------------
+# The CLI, the MCP server and SurveyAgent's keyword arguments all build one of these; each checks its
+# own values on construction, so every door reports the same one-line error.
+@dataclass(frozen=True, kw_only=True)
+class WritingRequest:
+    """What both kinds of writing take: how many papers and themes, which papers to leave out, the
+    model, the output file, and whether to start over (`fresh`) or overwrite (`force`)."""
+
+    papers: int
+    sections: int | None = None  # number of themes; None: chosen by silhouette
+    exclude: list[str] | None = None
+    model: str | None = None  # None: the agent's model
+    output: str | Path | None = None  # None: outputs/<default_name>.md
+    fresh: bool = False
+    force: bool = False
+
+    @property
+    def default_name(self) -> str:
+        """The output file's name (without .md) when no `output` is given."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SurveyRequest(WritingRequest):
+    """A survey of `topic`, optionally following a Markdown `outline` and pinning `include` papers in."""
+
+    topic: str
+    papers: int = field(default=40, kw_only=True)
+    outline: str | Path | None = field(default=None, kw_only=True)
+    include: list[str] | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "topic", " ".join(self.topic.split()))
+        if not self.topic:
+            raise SurveyError("empty topic; say what the survey is about")
+        if self.papers < 1:
+            raise SurveyError("--papers must be at least 1")
+        if self.sections is not None and self.sections < 1:
+            raise SurveyError("--sections must be at least 1")
+
+    @property
+    def default_name(self) -> str:
+        return slug(self.topic)
+
+
+@dataclass(frozen=True)
+class RelatedWorkRequest(WritingRequest):
+    """The related-work section of the user's paper (its title and abstract), discussing every `cite` key."""
+
+    title: str
+    abstract: str
+    papers: int = field(default=15, kw_only=True)
+    cite: list[str] | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", " ".join(self.title.split()))
+        object.__setattr__(self, "abstract", " ".join(self.abstract.split()))
+        if not self.title:
+            raise SurveyError("empty title; pass --title, or --from a Markdown draft with a '# Title'")
+        if not self.abstract:
+            raise SurveyError("empty abstract; pass --abstract, or --from a draft with an Abstract section")
+
+    @property
+    def default_name(self) -> str:
+        return "related-work-" + slug(self.title, 40)
+
+
+# --- stage results ---------------------------------------------------------------------------------
 
 class _Spelled(str, Enum):
     """A vocabulary whose members are their JSON spelling: they compare, hash, print and serialize as it,

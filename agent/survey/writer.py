@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from agent.check.checker import Checker
 from agent.core.errors import SurveyError
 from agent.core.hashing import file_sha256, sha256
-from agent.core.paper import ascii_fold
 from agent.core.templates import render_template
 from agent.evidence import best_sentences
 from agent.survey.cards import make_card
@@ -27,12 +25,14 @@ from agent.survey.draft import Drafter, GroupDraft, groups_of
 from agent.survey.models import (
     Outline,
     PaperCard,
+    RelatedWorkRequest,
     Scope,
     Section,
     SectionKind,
     Sentence,
     SentenceKind,
     Survey,
+    SurveyRequest,
     Theme,
     from_dict,
 )
@@ -63,12 +63,6 @@ class ProgressEvent:
 
 
 OnProgress = Callable[[ProgressEvent], None]
-
-
-def slug(text: str, limit: int = 60) -> str:
-    words = re.findall(r"[a-z0-9]+", ascii_fold(text).lower())
-    out = "-".join(words)[:limit].rstrip("-")
-    return out or "survey"
 
 
 @dataclass
@@ -213,41 +207,21 @@ class SurveyWriter:
         return section
 
     # --- surveys -------------------------------------------------------------------------------
-    def write(
-        self,
-        topic: str,
-        *,
-        papers: int = 40,
-        sections: int | None = None,
-        outline: str | Path | None = None,
-        include: list[str] | None = None,
-        exclude: list[str] | None = None,
-        model: str | None = None,
-        output: str | Path | None = None,
-        fresh: bool = False,
-        force: bool = False,
-    ) -> Survey:
-        """A verified survey of `topic` from the store: Markdown, BibTeX and JSON beside each other."""
-        topic = " ".join(topic.split())
-        if not topic:
-            raise SurveyError("empty topic; say what the survey is about")
-        if papers < 1:
-            raise SurveyError("--papers must be at least 1")
-        if sections is not None and sections < 1:
-            raise SurveyError("--sections must be at least 1")
+    def write(self, request: SurveyRequest) -> Survey:
+        """A verified survey of `request.topic` from the store: Markdown, BibTeX and JSON beside each other."""
         self.store.require_papers()
         self._start_run()
-        user_outline, outline_text = None, ""
+        user_outline, outline_text, outline = None, "", request.outline
         if outline is not None:
             try:
                 outline_text = Path(outline).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise SurveyError(f"{outline}: cannot read the outline ({exc.__class__.__name__}); pass a UTF-8 Markdown file") from None
             user_outline = parse_outline(outline_text, set(self.store.catalog.keys()), str(outline))
-        path = self._output(output, slug(topic), force)
-        with RunState(self._run_folder(path), fresh) as state:
-            return self._write(state, path, topic, papers, sections, outline, outline_text, user_outline,
-                               include, exclude, model)
+        path = self._output(request.output, request.default_name, request.force)
+        with RunState(self._run_folder(path), request.fresh) as state:
+            return self._write(state, path, request.topic, request.papers, request.sections, outline, outline_text,
+                               user_outline, request.include, request.exclude, request.model)
 
     def _write(self, state: RunState, path: Path, topic: str, papers: int, sections: int | None,
                outline: str | Path | None, outline_text: str, user_outline: Outline | None,
@@ -515,32 +489,15 @@ class SurveyWriter:
         return survey
 
     # --- related work --------------------------------------------------------------------------
-    def related_work(
-        self,
-        title: str,
-        abstract: str,
-        *,
-        cite: list[str] | None = None,
-        papers: int = 15,
-        sections: int | None = None,
-        exclude: list[str] | None = None,
-        model: str | None = None,
-        output: str | Path | None = None,
-        fresh: bool = False,
-        force: bool = False,
-    ) -> Survey:
+    def related_work(self, request: RelatedWorkRequest) -> Survey:
         """2-4 paragraphs positioning the user's paper against the store, every --cite key discussed."""
-        title, abstract = " ".join(title.split()), " ".join(abstract.split())
-        if not title:
-            raise SurveyError("empty title; pass --title, or --from a Markdown draft with a '# Title'")
-        if not abstract:
-            raise SurveyError("empty abstract; pass --abstract, or --from a draft with an Abstract section")
         self.store.require_papers()
         self._start_run()
-        cite = list(dict.fromkeys(cite or []))
-        path = self._output(output, "related-work-" + slug(title, 40), force)
-        with RunState(self._run_folder(path), fresh) as state:
-            return self._related(state, path, title, abstract, cite, papers, sections, exclude, model)
+        cite = list(dict.fromkeys(request.cite or []))
+        path = self._output(request.output, request.default_name, request.force)
+        with RunState(self._run_folder(path), request.fresh) as state:
+            return self._related(state, path, request.title, request.abstract, cite, request.papers,
+                                 request.sections, request.exclude, request.model)
 
     def _related(self, state: RunState, path: Path, title: str, abstract: str, cite: list[str], papers: int,
                  sections: int | None, exclude: list[str] | None, model: str | None) -> Survey:
