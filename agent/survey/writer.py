@@ -220,36 +220,35 @@ class SurveyWriter:
             user_outline = parse_outline(outline_text, set(self.store.catalog.keys()), str(outline))
         path = self._output(request.output, request.default_name, request.force)
         with RunState(self._run_folder(path), request.fresh) as state:
-            return self._write(state, path, request.topic, request.papers, request.sections, outline, outline_text,
-                               user_outline, request.include, request.exclude, request.model)
+            return self._write(state, path, request, outline_text, user_outline)
 
-    def _write(self, state: RunState, path: Path, topic: str, papers: int, sections: int | None,
-               outline: str | Path | None, outline_text: str, user_outline: Outline | None,
-               include: list[str] | None, exclude: list[str] | None, model: str | None) -> Survey:
+    def _write(self, state: RunState, path: Path, request: SurveyRequest, outline_text: str,
+               user_outline: Outline | None) -> Survey:
         """A survey: introduction, one section per theme, open problems, conclusion; a comparison table and
         the outline beside it for the user to edit."""
+        topic, papers, outline = request.topic, request.papers, request.outline
         def scope() -> Scope:
             if user_outline is not None:
                 keys = [k for th in user_outline.themes for k in th.keys]
                 return Scope(topic, [], keys, {k: 1.0 for k in keys}, sources_of(self.store.catalog.papers(keys)),
                              len(keys), 0, keys)
             self._emit("scope", f"searching the store for {topic!r}")
-            return find_scope(self.store, topic, papers, include, exclude)
+            return find_scope(self.store, topic, papers, request.include, request.exclude)
 
         def announce(kept: int, scope: Scope, themes: int, groups: int) -> str:
             sources = ", ".join(f"{n} from {name}" for name, n in sorted(scope.sources.items(), key=lambda x: -x[1]))
             return f"kept {kept} papers ({sources}); {themes} themes, {groups} groups to draft"
 
         plan = Plan(
-            "survey", f"{topic[:1].upper()}{topic[1:]}: a survey", topic, topic, SURVEY, papers, sections, (2, 6),
-            scope_inputs={"topic": topic, "papers": papers, "include": include, "exclude": exclude,
+            "survey", f"{topic[:1].upper()}{topic[1:]}: a survey", topic, topic, SURVEY, papers, request.sections, (2, 6),
+            scope_inputs={"topic": topic, "papers": papers, "include": request.include, "exclude": request.exclude,
                           "outline": outline_text, "generation": self.store.catalog.generation},
             find_scope=scope,
             no_cards=lambda scope: f"none of the {len(scope.keys)} papers found for {topic!r} has an abstract to write from",
             announce=announce, user_outline=user_outline, outline_file=str(outline) if outline else "",
             editable_outline=True, table=True,
         )
-        return self._run(state, path, plan, model)
+        return self._run(state, path, plan, request.model)
 
     def _run(self, state: RunState, path: Path, plan: Plan, model: str | None) -> Survey:
         """Every stage of a plan, each saved as it finishes: scope, cards, outline, the drafted sections, the
@@ -493,16 +492,15 @@ class SurveyWriter:
         """2-4 paragraphs positioning the user's paper against the store, every --cite key discussed."""
         self.store.require_papers()
         self._start_run()
-        cite = list(dict.fromkeys(request.cite or []))
         path = self._output(request.output, request.default_name, request.force)
         with RunState(self._run_folder(path), request.fresh) as state:
-            return self._related(state, path, request.title, request.abstract, cite, request.papers,
-                                 request.sections, request.exclude, request.model)
+            return self._related(state, path, request)
 
-    def _related(self, state: RunState, path: Path, title: str, abstract: str, cite: list[str], papers: int,
-                 sections: int | None, exclude: list[str] | None, model: str | None) -> Survey:
+    def _related(self, state: RunState, path: Path, request: RelatedWorkRequest) -> Survey:
         """Related work: a paragraph per theme, each ending by positioning the user's paper; every --cite key
         discussed, and reported as discussed."""
+        title, abstract, papers, exclude, model = request.title, request.abstract, request.papers, request.exclude, request.model
+        cite = list(dict.fromkeys(request.cite or []))
         topic = f"{title}. {abstract}"
 
         def scope() -> Scope:
@@ -511,7 +509,7 @@ class SurveyWriter:
             return find_scope(self.store, topic, papers, cite, exclude, queries)
 
         plan = Plan(
-            "related-work", f"Related work for “{title}”", topic, title, RELATED_WORK, papers, sections, (2, 4),
+            "related-work", f"Related work for “{title}”", topic, title, RELATED_WORK, papers, request.sections, (2, 4),
             scope_inputs={"title": title, "abstract": abstract, "cite": cite, "papers": papers, "exclude": exclude,
                           "generation": self.store.catalog.generation},
             find_scope=scope,
