@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # types only: loading these modules would slow every command'
     from agent.survey import Survey
     from agent.survey.writer import ProgressEvent
 
-# On top of what ingest already scrubs (agent.paper.scrub): whitespace controls that move the cursor.
+# On top of what ingest already scrubs (agent.core.paper.scrub): whitespace controls that move the cursor.
 _CURSOR = str.maketrans("", "", "\r\x0b\x0c")
 
 
