@@ -107,9 +107,8 @@ class Tools:
         return cast("dict[str, Any]", self.agent.ingest(named, format=format, progress=on_progress).to_dict())
 
     def write(self, request: SurveyRequest | RelatedWorkRequest, progress: Report | None = None) -> dict[str, Any]:
-        # The writer's own default name, checked against --allow before anything is written.
-        output = request.output or Path("outputs") / f"{request.default_name}.md"
-        request = replace(request, output=inside(output, self.allow, self.base))
+        # The writer's own target, checked against --allow before anything is written.
+        request = replace(request, output=inside(request.target, self.allow, self.base))
 
         def on_progress(event: Any) -> None:
             if progress is not None:

@@ -45,6 +45,11 @@ class WritingRequest:
         """The output file's name (without .md) when no `output` is given."""
         raise NotImplementedError
 
+    @property
+    def target(self) -> Path:
+        """Where the Markdown goes: `output`, or outputs/<default_name>.md."""
+        return Path(self.output) if self.output else Path("outputs") / f"{self.default_name}.md"
+
 
 @dataclass(frozen=True)
 class SurveyRequest(WritingRequest):

@@ -34,6 +34,7 @@ from agent.survey.models import (
     Survey,
     SurveyRequest,
     Theme,
+    WritingRequest,
     from_dict,
 )
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
@@ -102,9 +103,9 @@ class SurveyWriter:
             tokens = self.llm.usage.prompt_tokens + self.llm.usage.completion_tokens - self._tokens_before
             self.on_progress(ProgressEvent(stage, message, done, total, time.perf_counter() - self._started, tokens, remaining))
 
-    def _output(self, output: str | Path | None, default_name: str, force: bool) -> Path:
+    def _output(self, request: WritingRequest) -> Path:
         """The Markdown path; refuses to overwrite a file this tool did not write as it is now."""
-        path = Path(output) if output else Path("outputs") / f"{default_name}.md"
+        path, force = request.target, request.force
         if path.suffix.lower() != ".md":
             path = path.with_name(path.name + ".md")
         if path.exists() and path.is_dir():
@@ -218,7 +219,7 @@ class SurveyWriter:
             except (OSError, UnicodeDecodeError) as exc:
                 raise SurveyError(f"{outline}: cannot read the outline ({exc.__class__.__name__}); pass a UTF-8 Markdown file") from None
             user_outline = parse_outline(outline_text, set(self.store.catalog.keys()), str(outline))
-        path = self._output(request.output, request.default_name, request.force)
+        path = self._output(request)
         with RunState(self._run_folder(path), request.fresh) as state:
             return self._write(state, path, request, outline_text, user_outline)
 
@@ -492,7 +493,7 @@ class SurveyWriter:
         """2-4 paragraphs positioning the user's paper against the store, every --cite key discussed."""
         self.store.require_papers()
         self._start_run()
-        path = self._output(request.output, request.default_name, request.force)
+        path = self._output(request)
         with RunState(self._run_folder(path), request.fresh) as state:
             return self._related(state, path, request)
 
