@@ -56,7 +56,7 @@ def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, unci
         problems.append("dropped the unfinished last sentence")
     allowed_set = set(allowed)
     kept: list[str] = []
-    unmarked: list[str] = []
+    kept_uncited: list[str] = []
     cited: list[str] = []
     abstained = bool(abstain_marker) and abstain_marker.lower() in text.lower()
     for sentence in sentences:
@@ -78,8 +78,8 @@ def gate(draft: str, allowed: list[str], abstain_marker: str | None = None, unci
         cited += [k for k in good if k not in cited]
         kept.append(tidy_citation(body))
         if not good:
-            unmarked.append(kept[-1])
-    return Gated(" ".join(kept), cited, problems, abstained, kept, unmarked)
+            kept_uncited.append(kept[-1])
+    return Gated(" ".join(kept), cited, problems, abstained, kept, kept_uncited)
 
 
 @dataclass
