@@ -289,7 +289,7 @@ def _keys(values: list[str] | None) -> list[str]:
 def write(
     topic: Annotated[str, typer.Argument(help="What the survey is about, e.g. 'hallucination in multimodal LLMs'.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write (default outputs/<topic>.md).")] = None,
-    papers: Annotated[int, typer.Option("--papers", help="Most papers in the survey.")] = 40,
+    papers: Annotated[Optional[int], typer.Option("--papers", help="Most papers in the survey: a cap, not a quota (default 60).")] = None,
     sections: Annotated[Optional[int], typer.Option("--sections", help="Number of themes (default: chosen by silhouette, 2-6).")] = None,
     outline: Annotated[Optional[Path], typer.Option("--outline", help="A Markdown outline to follow: '## Theme' headings, '- @key' lines.")] = None,
     include: IncludeOpt = None,
@@ -320,7 +320,7 @@ def related_work(
     abstract: Annotated[Optional[str], typer.Option("--abstract", help="Abstract of your paper.")] = None,
     draft: Annotated[Optional[Path], typer.Option("--from", help="A Markdown draft: '# Title' and an Abstract section.")] = None,
     cite: CiteOpt = None,
-    papers: Annotated[int, typer.Option("--papers", help="Most papers discussed.")] = 15,
+    papers: Annotated[Optional[int], typer.Option("--papers", help="Most papers discussed: a cap, not a quota (default 20).")] = None,
     sections: Annotated[Optional[int], typer.Option("--sections", help="Number of paragraphs/themes (default 2-4).")] = None,
     exclude: ExcludeOpt = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write.")] = None,

@@ -300,7 +300,7 @@ def checking_tools(tools: Tools, call: Call) -> list[ToolFn]:
 def writing_tools(tools: Tools, call: Call) -> list[ToolFn]:
     """write_survey, related_work: verified Markdown files inside the allowed directories."""
 
-    async def write_survey(topic: str, ctx: Context, papers: int = 40, sections: int | None = None,
+    async def write_survey(topic: str, ctx: Context, papers: int | None = None, sections: int | None = None,
                            include: list[str] | None = None, exclude: list[str] | None = None,
                            output: str | None = None, fresh: bool = False, force: bool = False) -> CallToolResult:
         """Write a verified Markdown survey of `topic` from the store (plus BibTeX and JSON beside it).
@@ -310,7 +310,7 @@ def writing_tools(tools: Tools, call: Call) -> list[ToolFn]:
             force=force), report))
 
     async def related_work(title: str, abstract: str, ctx: Context, cite: list[str] | None = None,
-                           papers: int = 15, exclude: list[str] | None = None, output: str | None = None,
+                           papers: int | None = None, exclude: list[str] | None = None, output: str | None = None,
                            fresh: bool = False, force: bool = False) -> CallToolResult:
         """Write the related-work section of your paper (its title and abstract) from the store, discussing
         every `cite` key; `output` must lie inside an allowed directory."""

@@ -12,6 +12,12 @@ recall >= 0.9, coverage >= 0.8, near-verbatim <= 30%, near-duplicates <= 2%.
     .venv/bin/python bench/write.py                         # the bundled Qwen2.5-Coder-1.5B
     .venv/bin/python bench/write.py --model openai/gpt-4o-mini
     .venv/bin/python bench/write.py --keep docs/examples     # also copy the outputs there
+    .venv/bin/python bench/write.py --topics                 # every labeled case of bench/topics, scored
+    .venv/bin/python bench/write.py --topics --case sample-mm-embeddings --repeat 3   # median time of 3
+
+With --topics, each case of bench/topics/topics.json is written (a survey of its topic, or the related
+work of its made-up paper) and scored against its labels: papers cited, on-topic share (cited in must or
+may / cited), must-cite recall, candidates left out as off-topic, section names, and the time.
 """
 
 from __future__ import annotations
@@ -101,17 +107,74 @@ def run(agent: SurveyAgent, kind: str, out: Path, papers: int) -> dict:
     }
 
 
+def run_case(agent: SurveyAgent, case: dict, out: Path) -> dict:
+    """Write one labeled case and score what it cites."""
+    from bench.topics.score import cited_keys
+
+    started = time.perf_counter()
+    if case["kind"] == "survey":
+        survey = agent.write(case["topic"], output=out, fresh=True, force=True)
+    else:
+        survey = agent.related_work(case["title"], case["abstract"], output=out, fresh=True, force=True)
+    seconds = time.perf_counter() - started
+    cited = cited_keys(Path(survey.files["markdown"]).read_text(encoding="utf-8"))
+    must, may = set(case["must"]), set(case["may"])
+    return {
+        "case": case["id"], "kind": case["kind"], "seconds": round(seconds, 1), "cited": len(cited),
+        "on_topic": round(sum(k in must | may for k in cited) / max(len(cited), 1), 2),
+        "must_recall": round(len(must & set(cited)) / len(must), 2),
+        "kept": len(survey.scope.keys), "relevant": survey.scope.relevant, "left_out_off_topic": survey.scope.below_floor,
+        "sections": [f"{s.title} ({len(s.keys)})" for s in survey.sections if s.kind == SectionKind.THEME],
+        "off_topic_cited": [k for k in cited if k not in must | may], "must_missed": sorted(must - set(cited)),
+        **{k: v for k, v in quality(agent, survey).items() if k in ("near_duplicate_pairs", "citation_recall")},
+        "file": survey.files["markdown"],
+    }
+
+
+def topics(args: argparse.Namespace, work: Path) -> None:
+    """--topics: every labeled case (or --case ones), written and scored; times are medians of --repeat runs."""
+    from statistics import median
+
+    from bench.selection import TOPICS, store_for
+
+    cases = [c for c in json.loads((TOPICS / "topics.json").read_text(encoding="utf-8"))
+             if not args.case or c["id"] in args.case]
+    for case in cases:
+        store = store_for(case["corpus"], args.store_root)
+        agent = SurveyAgent(store=store.root, model=args.model, llm_cache=False)
+        runs = [run_case(agent, case, work / f"{case['id']}.md") for _ in range(args.repeat)]
+        row = {**runs[-1], "seconds": median(r["seconds"] for r in runs), "seconds_each": [r["seconds"] for r in runs]}
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for suffix in (".md", ".bib", ".json"):
+                shutil.copy(work / f"{case['id']}{suffix}", args.keep / f"{case['id']}{suffix}")
+        print(json.dumps(row) if args.json else
+              f"{row['case']}: cited {row['cited']}, on-topic {row['on_topic']:.2f}, must {row['must_recall']:.2f}, "
+              f"left out {row['left_out_off_topic']} off-topic, {row['seconds']:.0f} s (median of {args.repeat}: "
+              f"{row['seconds_each']})\n  sections: {'; '.join(row['sections'])}\n  off-topic cited: "
+              f"{' '.join(row['off_topic_cited']) or '-'}\n  must missed: {' '.join(row['must_missed']) or '-'}",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="local")
     parser.add_argument("--papers", type=int, default=40)
-    parser.add_argument("--related-papers", type=int, default=15)
+    parser.add_argument("--related-papers", type=int, default=20)
     parser.add_argument("--store", type=Path, default=None, help="a store of the sample corpus (default: a temp one)")
     parser.add_argument("--keep", type=Path, default=None, help="copy the Markdown/BibTeX outputs into this folder")
     parser.add_argument("--only", choices=["survey", "related-work"], default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--topics", action="store_true", help="write and score the labeled cases of bench/topics")
+    parser.add_argument("--case", action="append", help="with --topics: only this case id (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --topics: runs per case (time: the median)")
+    parser.add_argument("--store-root", type=Path, default=Path("/tmp/bench-select"),
+                        help="with --topics: where the corpora's stores are built once")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-write-"))
+    if args.topics:
+        topics(args, work)
+        return
     store = args.store or work / "store"
     agent = SurveyAgent(store=store, model=args.model, llm_cache=False)
     if not (store / "catalog.sqlite").exists():

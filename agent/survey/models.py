@@ -27,12 +27,19 @@ def slug(text: str, limit: int = 60) -> str:
 # --- requests: the one place the writer's parameters are spelled out ------------------------------
 # The CLI, the MCP server and SurveyAgent's keyword arguments all build one of these; each checks its
 # own values on construction, so every door reports the same one-line error.
+
+# --papers is a cap, not a quota: the writer keeps the relevant papers, at most this many (a 1.5B model
+# drafts ~9 s a paper on 2 cores, so 60 papers is ~10 minutes).
+SURVEY_CAP = 60
+RELATED_CAP = 20
+
+
 @dataclass(frozen=True, kw_only=True)
 class WritingRequest:
     """What both kinds of writing take: how many papers and themes, which papers to leave out, the
     model, the output file, and whether to start over (`fresh`) or overwrite (`force`)."""
 
-    papers: int
+    papers: int | None = None  # most papers kept; None: SURVEY_CAP or RELATED_CAP
     sections: int | None = None  # number of themes; None: chosen by silhouette
     exclude: list[str] | None = None
     model: str | None = None  # None: the agent's model
@@ -51,12 +58,16 @@ class WritingRequest:
         return Path(self.output) if self.output else Path("outputs") / f"{self.default_name}.md"
 
 
+def _cap(request: WritingRequest, default: int) -> None:
+    if request.papers is None:
+        object.__setattr__(request, "papers", default)
+
+
 @dataclass(frozen=True)
 class SurveyRequest(WritingRequest):
     """A survey of `topic`, optionally following a Markdown `outline` and pinning `include` papers in."""
 
     topic: str
-    papers: int = field(default=40, kw_only=True)
     outline: str | Path | None = field(default=None, kw_only=True)
     include: list[str] | None = field(default=None, kw_only=True)
 
@@ -64,6 +75,7 @@ class SurveyRequest(WritingRequest):
         object.__setattr__(self, "topic", " ".join(self.topic.split()))
         if not self.topic:
             raise SurveyError("empty topic; say what the survey is about")
+        _cap(self, SURVEY_CAP)
         if self.papers < 1:
             raise SurveyError("--papers must be at least 1")
         if self.sections is not None and self.sections < 1:
@@ -80,7 +92,6 @@ class RelatedWorkRequest(WritingRequest):
 
     title: str
     abstract: str
-    papers: int = field(default=15, kw_only=True)
     cite: list[str] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
@@ -90,6 +101,9 @@ class RelatedWorkRequest(WritingRequest):
             raise SurveyError("empty title; pass --title, or --from a Markdown draft with a '# Title'")
         if not self.abstract:
             raise SurveyError("empty abstract; pass --abstract, or --from a draft with an Abstract section")
+        _cap(self, RELATED_CAP)
+        if self.papers < 1:
+            raise SurveyError("--papers must be at least 1")
 
     @property
     def default_name(self) -> str:
@@ -142,16 +156,21 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
 
 @dataclass
 class Scope:
-    """The papers a survey is about, and how they were found."""
+    """The papers a survey is about, how they were found, and the ones considered and left out."""
 
     topic: str
-    queries: list[str]
+    queries: list[str]  # the searches run
     keys: list[str]  # most relevant first
-    relevance: dict[str, float]  # key -> relevance to the topic (0..1)
+    relevance: dict[str, float]  # key -> relevance (mean z-score against the store; >= 1.5 is on topic)
     sources: dict[str, int]  # source file name -> papers kept from it
-    candidates: int = 0  # papers the searches returned before the relevance floor
-    below_floor: int = 0
+    candidates: int = 0  # papers the searches returned
+    below_floor: int = 0  # candidates judged off-topic
     pinned: list[str] = field(default_factory=list)
+    relevant: int = 0  # candidates judged on topic (more than `keys` when the --papers cap cut some)
+    cap: int | None = None
+    broad_queries: list[dict[str, Any]] = field(default_factory=list)  # {"query", "share"}: not searched, too generic
+    left_out: list[dict[str, Any]] = field(default_factory=list)  # {"key", "title", "relevance", "reason"}
+    summary: str = ""  # one sentence: how many papers are about the topic and what the output covers
 
 
 @dataclass

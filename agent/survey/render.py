@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from typing import Any
 
 from agent.core.templates import render_template
 from agent.survey.models import Section, SectionKind, SentenceKind, Survey
+from agent.survey.relevance import RELEVANT_Z
 
 # Sections written by code: their sentences are bullets, and they may hold none.
 _CODE_WRITTEN = frozenset(k for k in SectionKind if k.code_written)
@@ -90,6 +92,8 @@ def markdown(survey: Survey) -> str:
         references=[{"key": p["key"], "text": reference_text(p)} for p in survey.references],
         appendix=rows, totals=totals, coverage=survey.coverage, queries=survey.scope.queries,
         candidates=survey.scope.candidates, below_floor=survey.scope.below_floor, usage=survey.usage,
+        scope={**asdict(survey.scope), "left_out_total": max(survey.scope.candidates - len(survey.scope.keys), 0)},
+        threshold=RELEVANT_Z,
         seconds=survey.timings.get("total", 0.0),
     ) + "\n"
 

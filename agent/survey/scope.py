@@ -1,54 +1,29 @@
-"""Scope: a topic becomes several queries, hybrid search, a relevance floor, and the paper set."""
+"""Scope: a topic becomes searches, each candidate is judged for relevance, and the relevant ones are kept.
+
+`--papers` is a cap, never a quota: a topic with 7 relevant papers gives a 7-paper survey. A query phrase
+that matches much of the store ("multimodal large language models" in a store of MLLM papers) is not
+searched on its own, since it would only bring in candidates for the judge to turn away.
+"""
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.core.errors import SurveyError
-from agent.core.text import STOP, stems
 from agent.survey.models import Scope
+from agent.survey.relevance import BROAD_SHARE, Profile, background_keys, judge, phrases, share_matching
 
 if TYPE_CHECKING:
     from agent.core.paper import Paper
     from agent.store.store import Store
 
-# Words that split a topic into its key phrases: "hallucination in multimodal LLMs" -> both halves.
-_SPLIT = re.compile(r"\s*(?:[,;:/()]|\b(?:in|for|of|and|on|with|via|from|to|under|using|towards?|by|versus|vs)\b)\s*",
-                    re.IGNORECASE)
-DENSE_FLOOR = 0.30  # cosine of MiniLM vectors: unrelated abstracts score ~0.0-0.2 against a topic
-LEXICAL_FLOOR = 0.5  # share of the topic's IDF-weighted content words found in title + abstract
+LEFT_OUT_SHOWN = 20  # off-topic candidates listed with their scores, most relevant first
 
 
 def key_phrases(topic: str) -> list[str]:
     """The topic's phrases that carry content, longest first ("multimodal LLMs", "hallucination")."""
-    phrases = [p.strip() for p in _SPLIT.split(topic) if p and p.strip()]
-    useful = [p for p in phrases if any(w.lower() not in STOP for w in re.findall(r"\w+", p))]
-    return sorted(dict.fromkeys(useful), key=lambda p: -len(p))
-
-
-def queries_for(topic: str) -> list[str]:
-    """The topic itself, then its key phrases when it has more than one."""
-    phrases = key_phrases(topic)
-    return list(dict.fromkeys([topic.strip(), *(phrases if len(phrases) > 1 else [])]))
-
-
-def _cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
-
-
-def lexical_relevance(topic: str, text: str, df: dict[str, int], n_docs: int) -> float:
-    """IDF-weighted share of the topic's content words that the text uses."""
-    wanted = stems(topic)
-    if not wanted:
-        return 0.0
-    idf = {w: math.log(1 + (n_docs + 1) / (1 + df.get(w, 0))) for w in sorted(wanted)}
-    have = stems(text)
-    return sum(idf[w] for w in sorted(wanted & have)) / sum(idf.values())
+    return sorted(phrases(topic), key=lambda p: -len(p))
 
 
 def sources_of(papers: list["Paper | None"]) -> dict[str, int]:
@@ -67,51 +42,72 @@ def find_scope(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     queries: list[str] | None = None,
+    focus: str | None = None,
+    noun: str = "survey covers",
+    about: str = "are about",
 ) -> Scope:
-    """The `papers` most relevant papers for a topic, above a relevance floor; pinned ones always in."""
+    """The papers relevant to `focus` (default: the topic), at most `papers` of them; pinned ones always in.
+
+    `queries` add searches (a related-work section searches with sentences of the user's abstract too);
+    `noun` finishes the summary sentence ("the survey covers them").
+    """
     include, exclude = list(include or []), set(exclude or [])
+    focus = focus or topic
     catalog = store.catalog
     unknown = [k for k in [*include, *exclude] if catalog.get(k) is None]
     if unknown:
         raise SurveyError(f"unknown paper key(s) {', '.join(unknown)} in --include/--exclude; see `survey papers`")
-    queries = list(dict.fromkeys(queries or queries_for(topic)))
-    depth = max(50, 3 * papers)
-    fused: dict[str, float] = {}
-    for n, query in enumerate(queries):
-        weight = 2.0 if n == 0 else 1.0  # the topic as written counts most
+    background = catalog.papers(background_keys(catalog.keys()))
+    profiles = [Profile.of(p) for p in background]
+    searched, broad = [topic.strip()], []
+    for phrase in [*key_phrases(focus), *(queries or [])]:
+        share = share_matching(phrase, profiles)
+        if share > BROAD_SHARE:
+            broad.append({"query": phrase, "share": round(share, 3)})
+        elif phrase not in searched:
+            searched.append(phrase)
+    depth = max(100, 3 * papers)
+    pool: dict[str, None] = {}
+    for query in searched:
         for hit in store.search(query, depth):
-            fused[hit.key] = fused.get(hit.key, 0.0) + weight * hit.score
-    candidates = [k for k in fused if k not in exclude]
-    found = catalog.papers(candidates)
-    texts = {p.key: f"{p.title} {p.abstract}" for p in found}
-    df: dict[str, int] = {}
-    for text in texts.values():
-        for w in stems(text):
-            df[w] = df.get(w, 0) + 1
-    topic_vector = store.embed_text(topic)
-    vectors = store.paper_vectors(list(texts)) if topic_vector is not None else None
-    relevance: dict[str, float] = {}
-    kept: list[str] = []
-    for key in texts:
-        lexical = lexical_relevance(topic, texts[key], df, len(texts))
-        dense = _cosine(topic_vector, vectors[key]) if vectors and key in vectors and topic_vector else 0.0
-        relevance[key] = round(max(lexical * 0.6, dense), 4)
-        if dense >= DENSE_FLOOR or lexical >= LEXICAL_FLOOR:
-            kept.append(key)
-    # Most relevant first; fused search score breaks ties, then the key (deterministic).
-    kept.sort(key=lambda k: (-relevance[k], -fused[k], k))
+            if hit.key not in exclude:
+                pool.setdefault(hit.key)
+    found = catalog.papers(list(pool))
+    judged = judge(focus, found, background, store.paper_vectors, store.embed_text(focus))
+    ranked = sorted(judged.values(), key=lambda r: (-r.score, r.key))
+    relevant = [r.key for r in ranked if r.relevant]
     chosen = [k for k in include if k not in exclude]
-    for key in kept:
-        if len(chosen) >= max(papers, len(include)):
+    room = max(papers, len(chosen))
+    for key in relevant:
+        if len(chosen) >= room:
             break
         if key not in chosen:
             chosen.append(key)
+    titles = {p.key: p.title for p in found}
+    left_out = [{"key": r.key, "title": titles.get(r.key, ""), "relevance": r.score,
+                 "reason": "over the --papers cap" if r.relevant else "off-topic"}
+                for r in ranked if r.key not in chosen][:LEFT_OUT_SHOWN]
     if not chosen:
-        raise SurveyError(f"no paper in the store {store.root} is about {topic!r}; try other words, "
-                          "or `survey search` to see what the store holds")
-    for key in include:
-        relevance.setdefault(key, 0.0)
+        near = ", ".join(f"{x['key']} ({x['relevance']:+.1f})" for x in left_out[:3])
+        raise SurveyError(f"no paper in the store {store.root} is about {topic!r} (nearest: {near or 'none'}); "
+                          "try other words, --include KEY to pin a paper, or `survey search` to see what the store holds")
+    on_topic = set(relevant)
+    summary = _summary(topic, len(relevant), sum(k in on_topic for k in chosen),
+                       sum(k not in on_topic for k in chosen), papers, noun, about)
+    relevance = {k: (judged[k].score if k in judged else 0.0) for k in chosen}
     by_key = {p.key: p for p in found}
     sources = sources_of([by_key[k] if k in by_key else catalog.get(k) for k in chosen])
-    return Scope(topic, queries, chosen, {k: relevance[k] for k in chosen}, sources,
-                 candidates=len(candidates), below_floor=len(candidates) - len(kept), pinned=include)
+    return Scope(topic, searched, chosen, relevance, sources, candidates=len(found),
+                 below_floor=len(found) - len(relevant), pinned=include, relevant=len(relevant), cap=papers,
+                 broad_queries=broad, left_out=left_out, summary=summary)
+
+
+def _summary(topic: str, relevant: int, kept: int, pinned: int, cap: int, noun: str, verb: str) -> str:
+    """"7 papers in the store are about X; the survey covers them." (or the cap, or the pinned papers)."""
+    if relevant == 1:  # "are about" -> "is about", "relate to" -> "relates to"
+        verb = "is " + verb.split(" ", 1)[1] if verb.startswith("are ") else verb.replace(" ", "s ", 1)
+    about = f"{relevant} paper{'s' if relevant != 1 else ''} in the store {verb} {topic}"
+    which = ("the " + str(kept) + " most relevant (--papers " + str(cap) + ")" if kept < relevant
+             else "it" if relevant == 1 else "none of them" if relevant == 0 else "them")
+    extra = f" and {pinned} pinned with --include" if pinned else ""
+    return f"{about}; the {noun} {which}{extra}."

@@ -41,7 +41,7 @@ from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.plan import RELATED_WORK, SURVEY, Plan, Planned
 from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.render import bibtex, markdown, to_json
-from agent.survey.scope import find_scope, key_phrases, sources_of
+from agent.survey.scope import find_scope, sources_of
 from agent.survey.state import RunState, write_atomic
 
 if TYPE_CHECKING:
@@ -276,6 +276,8 @@ class SurveyWriter:
         # Beyond the themes' groups: one group of open problems, one positioning call per theme.
         extra = plan.planned(SectionKind.OPEN_PROBLEMS) + (len(outline.themes) if plan.positioned else 0)
         estimate = self._estimate(len(groups) + extra, len(cards), model_name)
+        if scope.summary:
+            self._emit("scope", scope.summary)
         self._emit("scope", f"{plan.announce(len(cards), scope, len(outline.themes), len(groups))}; "
                    f"about {estimate / 60:.1f} min", remaining=estimate)
 
@@ -506,8 +508,9 @@ class SurveyWriter:
 
         def scope() -> Scope:
             self._emit("scope", f"searching the store for work related to {title!r}")
-            queries = list(dict.fromkeys([title, *key_phrases(title), *best_sentences(abstract, title, 2)]))
-            return find_scope(self.store, topic, papers, cite, exclude, queries)
+            # Judged against the title (what the paper is about); the abstract's key sentences only search.
+            return find_scope(self.store, title, papers, cite, exclude, best_sentences(abstract, title, 2),
+                              noun="section discusses", about="relate to")
 
         plan = Plan(
             "related-work", f"Related work for “{title}”", topic, title, RELATED_WORK, papers, request.sections, (2, 4),
