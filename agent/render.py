@@ -320,6 +320,12 @@ def show_survey(out: Any, survey: "Survey") -> None:
               f"(+ {escape(Path(survey.files['bib']).name)}, {escape(Path(survey.files['json']).name)})")
     if "outline" in survey.files:
         out.print(f"Outline (edit it and pass it back with --outline): {escape(survey.files['outline'])}")
+    if survey.scope.summary:
+        out.print(escape(survey.scope.summary))
+    near = [x for x in survey.scope.left_out if x["reason"] == "off-topic"][:3]
+    if near:
+        shown = ", ".join(f"@{escape(x['key'])} ({x['relevance']:+.1f})" for x in near)
+        out.print(f"[dim]  nearest left out as off-topic: {shown}; --include KEY brings one back[/dim]")
     out.print(f"{len(survey.cited)} papers cited of {cov['placed']} placed · {survey.claims} sentences checked against "
               f"the abstracts · citation recall {recall:.2f} · precision {precision:.2f} · {flagged} removed or flagged")
     for m in cov.get("missing", [])[:10]:
@@ -361,8 +367,9 @@ def tool_text(name: str, data: dict[str, Any]) -> str:
     if name in ("write_survey", "related_work"):
         files = ", ".join(f"{k}: {v}" for k, v in data["files"].items())
         v = data["verification"]
+        summary = data.get("scope", {}).get("summary", "")
         return (f"Wrote {data['title']!r} ({v['claims']} claims, {v['cited_papers']} papers cited, "
-                f"citation recall {v['citation_recall']:.2f}). Files: {files}")
+                f"citation recall {v['citation_recall']:.2f}). {summary} Files: {files}")
     if name == "ingest":
         return (f"{data['new']} new, {data['updated']} updated, {data['duplicate']} duplicate, "
                 f"{len(data['rejected'])} rejected; {data['papers_in_store']} papers in the store")

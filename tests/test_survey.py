@@ -423,3 +423,18 @@ def test_read_draft_finds_title_and_abstract(tmp_path: Path) -> None:
             read_draft(draft)
     with pytest.raises(SurveyError, match="cannot read"):
         read_draft(tmp_path / "missing.md")
+
+
+def test_a_one_paper_sentence_naming_another_paper_of_its_group_is_caught() -> None:
+    from agent.survey.draft import names_another
+    from agent.survey.models import PaperCard
+
+    aim = PaperCard(key="AIM", title="AIM: Adaptive Inference", year=2024, venue=None, authors=[], name="AIM")
+    fopru = PaperCard(key="FoPru", title="FoPru: Focal Pruning", year=2024, venue=None, authors=[], name="FoPru")
+    smith = PaperCard(key="smith2024", title="Token merging at scale", year=2024, venue=None, authors=["J. Smith", "K. Li"],
+                      name="Smith et al.")
+    group = [aim, fopru, smith]
+    assert names_another("AIM, like FoPru, prunes visual tokens [@AIM].", aim, group) == "FoPru"
+    assert names_another("AIM merges tokens as Smith et al. do [@AIM].", aim, group) == "Smith et al."
+    assert names_another("AIM prunes visual tokens without training [@AIM].", aim, group) == ""
+    assert names_another("FoPru-style pruning is not named here: AIMS is another word [@AIM].", fopru, group) == ""

@@ -112,6 +112,17 @@ def end_cited(sentence: str, names: dict[str, str]) -> str:
     return with_citation(_capital(body), keys) if body else ""
 
 
+def names_another(sentence: str, card: PaperCard, cards: list[PaperCard]) -> str:
+    """The name of another card of the group that a sentence about `card` mentions, else ""."""
+    sentence = CITE_GROUP.sub("", sentence)
+    for other in cards:
+        name = other.name.removesuffix(" et al.")
+        if other.key != card.key and len(name) >= 3 and name != card.name.removesuffix(" et al.") \
+                and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sentence):
+            return other.name
+    return ""
+
+
 def third_person(sentence: str) -> str:
     """An abstract's sentence as a survey says it: "In this paper, we propose X" -> "The authors propose X"."""
     out = re.sub(r"^(?:(?:in this|this) (?:paper|work|study|article),?\s*)?we\b", "The authors", sentence.strip(),
@@ -182,6 +193,10 @@ class Drafter:
         sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name)
         problems += found
         others = {c.key: c.text for c in cards if c.key != card.key}
+        if sentence and (other := names_another(sentence, card, cards)):
+            # "X, like Y, ..." citing X alone: a comparison in disguise whose second half nobody checks.
+            problems.append(f"@{card.key}: its sentence named {other} without citing it")
+            sentence = ""
         if sentence and (wrong := self.checker.attribution(sentence, card.key, card.title, card.text, others, self.topic)):
             problems.append(wrong)
             sentence = ""
