@@ -173,6 +173,17 @@ def test_uncited_sentences_are_kept_unless_short_questions_or_list_intros() -> N
     assert [(c.text, c.keys) for c in claims] == [("Video models remain expensive to run.", [])]
 
 
+def test_uncited_sentences_about_the_document_itself_are_not_claims() -> None:
+    """A survey's own scope and structure ("This survey ...", "Section 2 ...") cite nothing and claim nothing
+    about a paper; cited, such a sentence is judged like any other."""
+    markdown = ("This survey covers 12 papers on token pruning, published 2021–2024. Section 2 covers *Pruning* "
+                "(4 papers); Section 3 covers *Merging* (8 papers). Sections 2–3 group them by method. "
+                "This section compares their costs. Pruning halves the cost. This survey shows pruning works [@a].\n")
+    claims = split_claims(markdown).claims
+    assert [(c.text, c.keys) for c in claims] == [("Pruning halves the cost.", []),
+                                                  ("This survey shows pruning works.", ["a"])]
+
+
 def test_short_cited_sentence_is_kept() -> None:
     assert only("See also [@a].").keys == ["a"]
 

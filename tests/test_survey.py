@@ -145,7 +145,7 @@ def test_appendix_agrees_with_the_verifier(written: Written) -> None:
     cited = [c for c in report.checks if c.claim.keys]
     sentences = [s for sec in survey.sections for s in sec.sentences]
     assert len(cited) == len(sentences) > 0
-    # Same sentences, same order (intro/conclusion copies included), same verdicts.
+    # Same sentences, same order, same verdicts (introduction and conclusion cite nothing).
     assert [c.claim.source for c in cited] == [s.text for s in sentences]
     for check, sentence in zip(cited, sentences):
         assert check.status == sentence.status, sentence.text
@@ -155,7 +155,8 @@ def test_appendix_agrees_with_the_verifier(written: Written) -> None:
         assert isinstance(sentence.group, int)
     recall = sum(s.status == "supported" for s in sentences) / len(sentences)
     assert abs(sum(c.status == "supported" for c in cited) / len(cited) - recall) < 1e-6
-    # The only claims without a citation are the code-written lead lines of introduction and conclusion.
+    # The only claims without a citation would be code-written prose of introduction and conclusion (none: each
+    # sentence is about the survey itself, which `split_claims` reads as no claim).
     prose = " ".join(s.text for s in survey.sections if s.kind in ("introduction", "conclusion"))
     assert all(c.claim.source in prose for c in report.checks if not c.claim.keys)
     # The appendix's total row is the survey's own numbers.
@@ -438,3 +439,155 @@ def test_a_one_paper_sentence_naming_another_paper_of_its_group_is_caught() -> N
     assert names_another("AIM merges tokens as Smith et al. do [@AIM].", aim, group) == "Smith et al."
     assert names_another("AIM prunes visual tokens without training [@AIM].", aim, group) == ""
     assert names_another("FoPru-style pruning is not named here: AIMS is another word [@AIM].", fopru, group) == ""
+
+
+# --- no sentence twice; references a reader can follow --------------------------------------------
+def body_sentences(markdown: str) -> list[str]:
+    """Every sentence of a written file's prose before its References: front matter, headings and table rows
+    left out, bullets and quote marks stripped, whitespace normalised."""
+    from agent.check.claims import cited_sentences
+
+    body = body_of(markdown).split("\n---\n", 1)[1]  # after the front matter
+    out = []
+    for line in body.splitlines():
+        line = line.strip().lstrip(">").strip()
+        if not line or line.startswith(("#", "|")):
+            continue
+        out += [" ".join(s.text.split()) for s in cited_sentences(line)]
+    return out
+
+
+def test_no_sentence_repeats_in_a_survey(written: Written) -> None:
+    """Introduction and conclusion are the survey's own sentences: no body sentence said twice, and none
+    of theirs read by `survey verify` as an uncited claim."""
+    sentences = body_sentences(written.markdown)
+    assert len(sentences) > 10
+    assert len(sentences) == len(set(sentences)), [s for s in sentences if sentences.count(s) > 1]
+    intro, conclusion = (next(s for s in written.survey.sections if s.kind == k) for k in ("introduction", "conclusion"))
+    assert not intro.sentences and not conclusion.sentences  # code-written text only, citing nothing
+    themes = [s for s in written.survey.sections if s.kind == "theme"]
+    assert intro.text.startswith(f"This survey covers {sum(len(s.keys) for s in themes)} papers on {TOPIC}")
+    for n, theme in enumerate(themes, 2):
+        assert f"Section {n} covers *{theme.title}* ({len(theme.keys)} papers)" in intro.text
+    assert "This survey cites" in conclusion.text and "drafted sentences" in conclusion.text
+    report = written.agent.verify_text(written.markdown)
+    assert [c.claim.text for c in report.checks if c.status == "uncited"] == []
+
+
+def test_no_sentence_repeats_in_related_work(sample_store: Path, tmp_path: Path, fake) -> None:
+    agent = make_agent(sample_store, tmp_path / "cache")
+    agent.related_work("Memory banks for hour-long video question answering",
+                       "We study long video understanding with multimodal models. A memory bank keeps what the model "
+                       "saw and our method answers questions about hour-long videos better than sampling frames.",
+                       papers=8, output=tmp_path / "rw.md")
+    sentences = body_sentences((tmp_path / "rw.md").read_text(encoding="utf-8"))
+    assert len(sentences) > 3
+    assert len(sentences) == len(set(sentences)), [s for s in sentences if sentences.count(s) > 1]
+
+
+def test_a_repeated_sentence_is_dropped_and_reported() -> None:
+    """The writer's last guard: a sentence said again (whitespace aside) is removed, listed among the
+    section's flagged ones, its section's scores recounted, and a paper it alone cited is reported."""
+    from agent.survey.models import Section, Sentence
+    from agent.survey.writer import drop_repeats
+
+    def sentence(text: str, keys: list[str]) -> Sentence:
+        return Sentence(text, text, keys, "supported", verdicts=[{"key": k, "label": "SUPPORTED", "score": 1.0} for k in keys],
+                        relevant=keys)
+
+    first = Section("A", "theme", ["a", "b"], sentences=[sentence("X does Y [@a].", ["a"]), sentence("Z does W [@b].", ["b"])])
+    second = Section("B", "theme", ["c"], sentences=[sentence("X  does Y [@a].", ["a"]), sentence("Q does R [@c].", ["c"])])
+    third = Section("C", "open_problems", ["b"], sentences=[sentence("Z does W [@b].", ["b"])],
+                    text="This survey says one thing. This survey says one thing.")
+    missing = drop_repeats([first, second, third])
+    assert [s.text for s in first.sentences] == ["X does Y [@a].", "Z does W [@b]."]
+    assert [s.text for s in second.sentences] == ["Q does R [@c]."]
+    assert third.sentences == [] and third.text == "This survey says one thing."
+    assert [f["repair"] for f in second.flagged + third.flagged] == ["removed as a repeat"] * 2
+    assert missing == {}  # every paper is still cited once
+    lone = Section("D", "theme", ["d"], sentences=[sentence("Q does R [@c].", ["c", "d"])])
+    assert drop_repeats([second, lone]) == {"d": "its only sentence repeated an earlier one and was removed"}
+
+
+REFS_TOPIC = "token pruning for video language models"
+ARXIV_RECORDS = [
+    {"id": "2401.01234", "title": "FastPrune: Token Pruning for Video Language Models",
+     "authors": "Ada Lovelace and Alan Turing and Grace Hopper and Edsger Dijkstra", "update_date": "2024-01-05",
+     "abstract": "We propose FastPrune, a token pruning method for video language models that drops redundant "
+                 "visual tokens before the language model reads them. FastPrune keeps accuracy on MSR-VTT while "
+                 "using 40% fewer tokens. Token pruning for video language models makes long clips affordable."},
+    {"id": "2302.04567", "title": "MergeTok: Merging Visual Tokens in Video Language Models",
+     "authors": "Barbara Liskov and Donald Knuth", "update_date": "2023-02-10",
+     "abstract": "MergeTok merges similar visual tokens across frames so that video language models process "
+                 "fewer tokens. On ActivityNet-QA MergeTok improves accuracy by 2.1 points at half the compute. "
+                 "Token merging complements token pruning for video language models."},
+    {"id": "2205.07890", "title": "SparseClip: Sparse Frame Token Selection for Video Language Models",
+     "authors": "Ken Thompson", "update_date": "2022-05-20",
+     "abstract": "SparseClip selects a sparse subset of frame tokens with a learned scorer for video language "
+                 "models. Token pruning with SparseClip reaches 61.3% accuracy on NExT-QA. The scorer is trained "
+                 "jointly with the video language model."},
+]
+BIB_ENTRIES = """
+@inproceedings{Hinton2021Prune,
+  title = {Attention-Guided Token Pruning in Video Language Models},
+  author = {Hinton, Geoffrey and Bengio, Yoshua and LeCun, Yann},
+  booktitle = {Proceedings of CVPR},
+  year = {2021},
+  doi = {10.1109/CVPR.2021.00123},
+  abstract = {We prune video tokens guided by cross-attention scores in video language models. Attention-guided token pruning removes 70% of visual tokens on How2QA with under one point of accuracy lost. Pruning decisions are made per frame and per layer.}
+}
+@article{Perlman2020Drop,
+  title = {DropFrames: Learning Which Frames Video Language Models Can Skip},
+  author = {Perlman, Radia and Hamilton, Margaret and Goldwasser, Shafi and Micali, Silvio},
+  journal = {Transactions on Machine Learning Research},
+  year = {2020},
+  eprint = {2011.05555},
+  archivePrefix = {arXiv},
+  abstract = {DropFrames learns which frames a video language model can skip, a form of token pruning at the frame level. On TVQA DropFrames halves the number of frames with a 0.8 point accuracy drop. The policy network is small and fast.}
+}
+"""
+
+
+def test_references_carry_authors_year_and_a_linked_identifier(tmp_path: Path, fake) -> None:
+    """Papers from arXiv JSONL and from BibTeX: each reference has its authors (shortened after three), year
+    and arXiv id or DOI as a link; the .bib carries the same; the comparison table's year is the store's."""
+    (tmp_path / "arxiv.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ARXIV_RECORDS), encoding="utf-8")
+    (tmp_path / "refs.bib").write_text(BIB_ENTRIES, encoding="utf-8")
+    agent = make_agent(tmp_path / "store", tmp_path / "cache", embedding_model="none")
+    report = agent.ingest([tmp_path / "arxiv.jsonl", tmp_path / "refs.bib"])
+    assert report.new == 5 and not report.rejected
+    survey = agent.write(REFS_TOPIC, papers=5, sections=2, output=tmp_path / "x.md")
+    markdown = (tmp_path / "x.md").read_text(encoding="utf-8")
+    references = markdown.split("\n## References\n", 1)[1].split("\n## ", 1)[0]
+    entries = dict(re.findall(r"^\d+\. \[@([^\]]+)\] (.*)$", references, re.M))
+    assert set(entries) == set(survey.cited) and len(entries) >= 4
+    expected = {
+        "2401.01234": ("Ada Lovelace et al. (2024).", "[arXiv:2401.01234](https://arxiv.org/abs/2401.01234)"),
+        "2302.04567": ("Barbara Liskov and Donald Knuth (2023).", "[arXiv:2302.04567](https://arxiv.org/abs/2302.04567)"),
+        "2205.07890": ("Ken Thompson (2022).", "[arXiv:2205.07890](https://arxiv.org/abs/2205.07890)"),
+        "10.1109/cvpr.2021.00123": ("Geoffrey Hinton, Yoshua Bengio and Yann LeCun (2021).",
+                                    "[doi:10.1109/cvpr.2021.00123](https://doi.org/10.1109/cvpr.2021.00123)"),
+        "2011.05555": ("Radia Perlman et al. (2020).", "[arXiv:2011.05555](https://arxiv.org/abs/2011.05555)"),
+    }
+    papers = {r["key"]: r for r in survey.references}
+    for key, text in entries.items():
+        ident = papers[key]["arxiv_id"] or papers[key]["doi"]
+        who, link = expected[ident.lower()]
+        assert text.startswith(who + " *"), text
+        assert link in text.lower() if ident.startswith("10.") else link in text, text
+    # The .bib: author, year and the identifier of each cited paper.
+    library = bibtexparser.parse_string((tmp_path / "x.bib").read_text(encoding="utf-8"))
+    assert {e.key for e in library.entries} == set(entries)
+    for entry in library.entries:
+        fields = {f.key.lower(): f.value for f in entry.fields}
+        paper = papers[entry.key]
+        assert fields["year"] == str(paper["year"])
+        assert fields["author"].split(" and ") == paper["authors"]
+        if paper["arxiv_id"]:
+            assert (fields["eprint"], fields["archiveprefix"]) == (paper["arxiv_id"], "arXiv")
+        else:
+            assert fields["doi"] == paper["doi"]
+    # The comparison table's Year column: the store's year of each row's paper.
+    rows = re.findall(r"^\| .*\(`([^`]+)`\) \| ([^|]+) \|", markdown, re.M)
+    assert rows and survey.table
+    assert all(year.strip() == str(papers[key]["year"]) for key, year in rows)

@@ -55,6 +55,16 @@ class Document:
     references: dict[str, str]  # numeric label -> key (or the entry's text when it names no @key)
 
 
+# A sentence about the document itself ("This survey covers ...", "Section 3 lists ..."): its structure and
+# scope, which no paper is cited for. Uncited, it is not a claim (cited, it is judged like any other).
+_ABOUT_DOCUMENT = re.compile(r"(?:This (?:survey|review|section)|Sections? \d+)\b")
+
+
+def about_document(sentence: str) -> bool:
+    """Whether a sentence is about the document's own scope or structure ("This survey ...", "Section 2 ...")."""
+    return bool(_ABOUT_DOCUMENT.match(plain(sentence)))
+
+
 _LEADS_WITH_CITATION = re.compile(r"\s*(?:[-*+]\s+|\d+\.\s+)?\[(?:@|\d)")
 _REPORTING = re.compile(r"^(?:also\s+)?(?:mentions?|shows?|showed|reports?|reported|finds|found|notes?|states?|argues?|"
                         r"demonstrates?|demonstrated|observes?|observed|suggests?|concludes?|confirms?|highlights?)\s+that\s+(\w)")
@@ -245,7 +255,7 @@ def split_claims(markdown: str, known_keys: set[str] | None = None) -> Document:
                 text = _REPORTING.sub(lambda m: m.group(1).upper(), text, count=1)
             if not re.search(r"\w", text):
                 continue
-            if not keys and not unknown and (len(text.split()) < 4 or text.endswith((":", "?"))):
+            if not keys and not unknown and (len(text.split()) < 4 or text.endswith((":", "?")) or about_document(text)):
                 continue
             line = rows[bisect.bisect_right(starts, a) - 1][0]
             claims.append(Claim(text, source, list(dict.fromkeys(keys)), line, list(dict.fromkeys(unknown)), section))

@@ -9,7 +9,11 @@ from typing import Any
 
 
 def _folder() -> Path:
-    """`agent/prompts` in an installed package; the repository's `prompts/` in a source checkout."""
+    """The repository's `prompts/` in a source checkout (this checkout's, even when an editable install of
+    another checkout maps `agent.prompts` elsewhere); `agent/prompts` in an installed package."""
+    checkout = Path(__file__).resolve().parents[2] / "prompts"
+    if (checkout / "survey.md.j2").is_file():
+        return checkout
     try:
         installed = Path(str(resources.files("agent.prompts")))
         if any(installed.glob("*.j2")):

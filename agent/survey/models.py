@@ -128,14 +128,14 @@ class _Spelled(str, Enum):
 class SectionKind(_Spelled):
     """What a survey section is (`Section.kind`)."""
 
-    INTRODUCTION = "introduction"  # code-written: a lead line, then one verified sentence per theme
+    INTRODUCTION = "introduction"  # code-written: scope and structure, about the survey itself (cites nothing)
     THEME = "theme"  # one per theme of the outline, drafted from its papers' cards
     OPEN_PROBLEMS = "open_problems"  # drafted from the limitations the abstracts name
-    CONCLUSION = "conclusion"  # code-written: the verified comparisons
+    CONCLUSION = "conclusion"  # code-written: a synthesis of the survey's structure and checks (cites nothing)
 
     @property
     def code_written(self) -> bool:
-        """Written by code from the drafted sections' verified sentences (shown as bullets); may hold none."""
+        """Written by code from what the drafted sections hold (`Section.text`); repeats none of their sentences."""
         return self in (SectionKind.INTRODUCTION, SectionKind.CONCLUSION)
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote
 
 from agent.core.templates import render_template
 from agent.survey.models import Section, SectionKind, SentenceKind, Survey
@@ -26,24 +27,40 @@ def authors_short(authors: list[str]) -> str:
     return ", ".join(authors[:-1]) + (" and " if len(authors) > 1 else "") + authors[-1]
 
 
+def _link_text(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def identifier_links(paper: dict[str, Any]) -> list[str]:
+    """The paper's arXiv id and DOI as Markdown links, else its URL in angle brackets; [] when none is known."""
+    links = []
+    if paper.get("arxiv_id"):
+        arxiv = paper["arxiv_id"]
+        links.append(f"[arXiv:{_link_text(arxiv)}](https://arxiv.org/abs/{quote(arxiv, safe='/:')})")
+    if paper.get("doi"):
+        doi = paper["doi"]
+        links.append(f"[doi:{_link_text(doi)}](https://doi.org/{quote(doi, safe='/:;')})")
+    url = str(paper.get("url") or "")
+    if not links and re.fullmatch(r"https?://[^\s<>]+", url):
+        links.append(f"<{url}>")
+    return links
+
+
 def reference_text(paper: dict[str, Any]) -> str:
-    """One reference in one style: Authors (Year). Title. Venue. arXiv/DOI/URL."""
+    """One reference in one style: Authors (Year). *Title*. Venue. Linked arXiv id and/or DOI, else <URL>."""
     parts = []
     who = authors_short(paper.get("authors") or [])
     year = paper.get("year")
     if who:
-        parts.append(f"{who} ({year})." if year else f"{who}.")
+        parts.append(f"{who} ({year})." if year else who if who.endswith(".") else f"{who}.")
     elif year:
         parts.append(f"({year}).")
     parts.append(f"*{paper['title'].rstrip('.')}*.")
     if paper.get("venue"):
         parts.append(f"{paper['venue'].rstrip('.')}.")
-    if paper.get("arxiv_id"):
-        parts.append(f"arXiv:{paper['arxiv_id']}.")
-    elif paper.get("doi"):
-        parts.append(f"doi:{paper['doi']}.")
-    elif paper.get("url"):
-        parts.append(f"<{paper['url']}>")
+    links = identifier_links(paper)
+    if links:
+        parts.append(", ".join(links) + ("." if not links[0].startswith("<") else ""))
     return " ".join(parts)
 
 
@@ -126,7 +143,7 @@ def bibtex_entries(papers: list[dict[str, Any]]) -> str:
             entry_type = "article"
             fields.append(Field("journal", _bib_value(paper["venue"])))
         if paper.get("arxiv_id"):
-            fields += [Field("eprint", paper["arxiv_id"]), Field("archiveprefix", "arXiv")]
+            fields += [Field("eprint", paper["arxiv_id"]), Field("archivePrefix", "arXiv")]
         if paper.get("doi"):
             fields.append(Field("doi", paper["doi"]))
         if paper.get("url"):

@@ -11,11 +11,12 @@ import datetime as _dt
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.check.checker import Checker
+from agent.check.claims import about_document, cited_sentences
 from agent.core.errors import SurveyError
 from agent.core.hashing import file_sha256, sha256
 from agent.core.templates import render_template
@@ -199,6 +200,11 @@ class SurveyWriter:
             section.flagged += draft.flagged
             section.problems += draft.problems
             section.claims += draft.judged
+        return SurveyWriter._score(section)
+
+    @staticmethod
+    def _score(section: Section) -> Section:
+        """The section's citation recall and precision over the sentences it keeps."""
         kept = section.sentences
         if kept:
             section.citation_recall = round(sum(s.status == "supported" for s in kept) / len(kept), 4)
@@ -294,12 +300,16 @@ class SurveyWriter:
             if not planned.kind.code_written:
                 run.built[planned.kind] = build[planned.kind](planned, run)
         timings["draft_and_verify"] = time.perf_counter() - t
+        # A drafted sentence said twice (two groups, or a theme and the open problems, can end on the same
+        # abstract sentence) is kept once, before the code-written sections count what was kept.
+        repeated = drop_repeats([s for p in plan.sections if not p.kind.code_written for s in run.built[p.kind]])
         for planned in plan.sections:
             if planned.kind.code_written:
                 run.built[planned.kind] = build[planned.kind](planned, run)
 
         parts = [section for planned in plan.sections for section in run.built[planned.kind]]
-        missing = {k: r for d in run.by_theme.values() for g in d for k, r in g.missing.items()}
+        repeated |= drop_repeats(parts)  # the last guard: no sentence is said twice in one document
+        missing = {k: r for d in run.by_theme.values() for g in d for k, r in g.missing.items()} | repeated
         for key in plan.must_cite or []:
             if key not in cards:
                 missing[key] = "it has no abstract in the store to write from"
@@ -382,67 +392,125 @@ class SurveyWriter:
         return picked[:6]
 
     @staticmethod
-    def _best(section: Section, used: set[str]) -> Sentence | None:
-        """The section's most strongly supported single-paper sentence not used yet."""
-        candidates = [s for s in section.sentences
-                      if s.status == "supported" and s.kind == SentenceKind.PAPER and s.text not in used]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda s: max((v["score"] for v in s.verdicts if v["label"] == "SUPPORTED"), default=0.0))
+    def _numbered(run: _Run) -> list[tuple[int, Section | None, Planned]]:
+        """Every section of a survey with its number as rendered (1-based), in order; None for the code-written
+        ones (not built yet when the introduction is)."""
+        out: list[tuple[int, Section | None, Planned]] = []
+        for planned in run.plan.sections:
+            built = run.built.get(planned.kind) if not planned.kind.code_written else None
+            for section in built if built is not None else [None]:
+                out.append((len(out) + 1, section, planned))
+        return out
+
+    @staticmethod
+    def _papers(n: int) -> str:
+        return f"{n} paper{'s' if n != 1 else ''}"
 
     def _introduction(self, planned: Planned, run: _Run) -> list[Section]:
-        """Code-written: what the survey covers, then one verified sentence from each theme.
+        """Code-written: what the survey covers (topic, papers, years, sources), why that many, and its structure.
 
-        The lead is one sentence ending in a colon: it states no finding, so it needs no citation.
+        It repeats no sentence of the body, and cites nothing: each sentence is about the survey itself and
+        starts by naming it or one of its sections ("This survey ...", "Section 2 ..."), which `survey verify`
+        reads as no claim about a paper (`check.claims.about_document`).
         """
-        topic, cards, themes = run.plan.subject, run.cards, run.built[SectionKind.THEME]
-        years = sorted(c.year for c in cards.values() if c.year)
-        span = f", published {years[0]}–{years[-1]}," if years and years[0] != years[-1] else (f", published {years[0]}," if years else "")
-        names = "; ".join(f"{s.title} ({len(s.keys)} papers)" for s in themes)
+        themes = run.built[SectionKind.THEME]
+        placed = [k for s in themes for k in s.keys]
+        years = sorted(year for k in placed if (year := run.cards[k].year))
+        span = (f", published {years[0]}–{years[-1]}" if years[0] != years[-1] else f", published in {years[0]}") if years else ""
+        sources = sorted(sources_of(self.store.catalog.papers(placed)).items(), key=lambda x: (-x[1], x[0]))
+        origin = " from the store"
+        if len(sources) == 1:
+            origin = f", all from the store's {sources[0][0]}"
+        elif sources:
+            named = [f"{name} ({n})" for name, n in sources[:4]]
+            rest = sum(n for _, n in sources[4:])
+            origin = ", drawn from the store's " + _and(named + ([f"{len(sources) - 4} other files ({rest})"] if rest else []))
+        sentences = [f"This survey covers {self._papers(len(placed))} on {run.plan.subject}{span}{origin}."]
+        summary = str(getattr(run.scope, "summary", "") or "").strip()
+        if summary:  # why the set is that size, as the scope stage tells it
+            summary = summary if summary.endswith((".", "!", "?")) else summary + "."
+            if not about_document(summary):  # said as the survey's own sentence, so that it reads as no claim
+                lower = summary[:1].lower() if summary[1:2].islower() else summary[:1]
+                summary = f"This survey's scope: {lower}{summary[1:]}"
+            sentences.append(summary)
+        elif run.scope.candidates and run.scope.queries:
+            kept, cap = len(run.scope.keys), run.plan.papers
+            sentences.append(f"This survey's searches of the store found {self._papers(run.scope.candidates)}, "
+                             f"{run.scope.below_floor or 'none'} of them below the relevance floor; "
+                             + (f"the {kept} most relevant were kept (--papers {cap})." if kept >= cap
+                                else f"the {kept} most relevant were kept, fewer than the {cap} asked for."))
+        parts = []
+        for number, section, part in self._numbered(run)[1:]:
+            if part.kind == SectionKind.THEME and section is not None:
+                parts.append(f"Section {number} covers *{section.title}* ({self._papers(len(section.keys))})")
+            elif part.kind == SectionKind.OPEN_PROBLEMS and section is not None:
+                whose = "1 paper's abstract" if len(section.cited) == 1 else f"{len(section.cited)} papers' abstracts"
+                none = "none passed verification" if section.keys else "no abstract names one"
+                parts.append(f"Section {number} gathers the open problems that {whose} name" if section.sentences
+                             else f"Section {number} would list open problems, but {none}")
+            elif part.kind == SectionKind.CONCLUSION:
+                parts.append(f"Section {number} sums up what the survey found")
+        if parts:
+            sentences.append("; ".join(parts) + ".")
         intro = Section(planned.title, planned.kind)
-        used: set[str] = set()
-        for section in themes:
-            best = self._best(section, used)
-            if best is not None:
-                used.add(best.text)
-                intro.sentences.append(replace(best, group=0))
-        count = f"{len(themes)} theme{'s' if len(themes) != 1 else ''}"
-        tail = "with one checked finding from each:" if intro.sentences else "each summarized in its own section below:"
-        intro.text = f"This survey covers {len(cards)} papers on {topic} from the store{span} in {count} ({names}), {tail}"
+        intro.text = " ".join(sentences)
         return [intro]
 
     def _conclusion(self, planned: Planned, run: _Run) -> list[Section]:
-        """Code-written: the verified comparisons, else each theme's next strongest verified sentence (none
-        the introduction used)."""
-        themes = run.built[SectionKind.THEME]
+        """Code-written: a synthesis of the survey's own structure (largest themes, coverage, what verification
+        kept, what the open problems section found), citing nothing and copying no body sentence."""
+        numbered = self._numbered(run)
+        themes = [s for _, s, p in numbered if s is not None and p.kind == SectionKind.THEME]
+        drafted = [s for _, s, p in numbered if s is not None]
+        placed = list(dict.fromkeys(k for s in themes for k in s.keys))
+        sentences = []
+        if len(themes) > 1:
+            ranked = sorted(themes, key=lambda s: -len(s.keys))
+            top = [f"*{s.title}*" for s in ranked if len(s.keys) == len(ranked[0].keys)]
+            if len(top) == 1:
+                others = _and([f"*{s.title}* ({len(s.keys)})" for s in ranked[1:3]])
+                sentences.append(f"This survey's largest theme is {top[0]}, with {len(ranked[0].keys)} of its "
+                                 f"{self._papers(len(placed))}, followed by {others}.")
+            else:
+                sentences.append(f"This survey's largest themes are {_and(top)}, with {len(ranked[0].keys)} of its "
+                                 f"{self._papers(len(placed))} each.")
+        elif themes:
+            sentences.append(f"This survey gathers its {self._papers(len(placed))} in one theme, *{themes[0].title}*.")
+        cited = {k for s in drafted for k in s.cited}
+        n_cited = sum(k in cited for k in placed)
+        sentences.append(f"This survey cites every one of the {self._papers(len(placed))} it placed." if n_cited == len(placed)
+                         else f"This survey cites {n_cited} of the {self._papers(len(placed))} it placed; the appendix "
+                         "gives the reason for each of the others.")
+        kept = [x for s in drafted for x in s.sentences if x.kind != SentenceKind.POSITION]
+        judged = sum(s.claims for s in drafted)
+        if judged:
+            supported = sum(x.status == "supported" for x in kept)
+            rest = "; the appendix lists the rest" if len(kept) < judged else ""
+            sentences.append(f"This survey kept {len(kept)} of the {judged} drafted sentences checked against the "
+                             f"cited abstracts, {supported} of them judged supported{rest}.")
+        for number, section, part in numbered:
+            if part.kind == SectionKind.OPEN_PROBLEMS and section is not None:
+                if section.sentences:
+                    where = [f"*{s.title}*" for s in themes if set(s.keys) & set(section.cited)]
+                    sentences.append(f"Section {number} draws its open problems from {self._papers(len(section.cited))}"
+                                     + (f", in {_and(where)}." if where else "."))
+                else:
+                    sentences.append(f"Section {number} found no open problem in the abstracts that passed verification."
+                                     if section.keys else f"Section {number} found no abstract that names an open problem.")
         conclusion = Section(planned.title, planned.kind)
-        used = {s.text for intro in run.built.get(SectionKind.INTRODUCTION, []) for s in intro.sentences}
-        for section in themes:
-            for s in section.sentences:
-                if s.kind == SentenceKind.COMPARISON and s.status == "supported" and s.text not in used:
-                    conclusion.sentences.append(replace(s, group=0))
-                    used.add(s.text)
-        if not conclusion.sentences:
-            for section in themes:
-                best = self._best(section, used)
-                if best is not None:
-                    used.add(best.text)
-                    conclusion.sentences.append(replace(best, group=0))
-        comparisons = any(s.kind == SentenceKind.COMPARISON for s in conclusion.sentences)
-        conclusion.text = ("Set side by side, the papers compare as follows (each comparison checked against both abstracts):"
-                           if comparisons else "No comparison between papers passed verification; the strongest "
-                           "remaining finding of each theme is:" if conclusion.sentences
-                           else "The comparison table above sets the papers' reported results side by side:")
+        conclusion.text = " ".join(sentences)
         return [conclusion]
 
     def _table(self, survey: Survey, cards: dict[str, PaperCard], outline: Outline) -> list[dict[str, Any]]:
+        """A row per cited paper with a dataset or a headline result; its year is the store's (None if unknown)."""
         cited = set(survey.cited)
+        years = {p["key"]: p.get("year") for p in survey.references}
         rows = []
         for theme in outline.themes:
             for key in theme.keys:
                 card = cards[key]
                 if key in cited and (card.datasets or card.headline):
-                    rows.append({"key": key, "title": card.title, "year": card.year, "theme": theme.name,
+                    rows.append({"key": key, "title": card.title, "year": years.get(key), "theme": theme.name,
                                  "task": ", ".join(card.datasets[:2]), "headline": card.headline})
         return rows
 
@@ -543,6 +611,45 @@ class SurveyWriter:
         sentence = position_sentence(their_phrase(reply, abstract), ours)
         state.save(stage, inputs, sentence)
         return sentence
+
+
+def _and(items: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def drop_repeats(sections: list[Section]) -> dict[str, str]:
+    """Remove every sentence (drafted, or of a section's code-written text) whose text appeared earlier in the
+    document, after whitespace is normalised: no sentence is said twice. A removed drafted sentence is listed
+    among its section's flagged ones and the section's scores are recounted. Returns, for each paper no longer
+    cited because of it, why (for coverage)."""
+    before = {k for s in sections for k in s.cited}
+    seen: set[str] = set()
+    for section in sections:
+        if section.text:
+            kept = []
+            for sentence in cited_sentences(section.text):
+                if _norm(sentence.text) not in seen:
+                    seen.add(_norm(sentence.text))
+                    kept.append(sentence.text)
+            section.text = " ".join(kept)
+        sentences = []
+        for s in section.sentences:
+            if _norm(s.text) in seen:
+                section.flagged.append({"text": s.text, "status": s.status, "repair": "removed as a repeat",
+                                        "keys": s.keys, "verdicts": s.verdicts})
+                continue
+            seen.add(_norm(s.text))
+            sentences.append(s)
+        if len(sentences) < len(section.sentences):
+            section.sentences = sentences
+            SurveyWriter._score(section)
+    after = {k for s in sections for k in s.cited}
+    return {k: "its only sentence repeated an earlier one and was removed" for k in before - after}
 
 
 def digest_of(text: str) -> str:
