@@ -148,4 +148,17 @@ def test_a_topic_nothing_is_about_is_one_clear_error(store: Path) -> None:
         find_scope(agent.store, "superconducting qubit error correction", 40)
 
 
+
+
+
+def test_a_small_store_is_judged_by_coverage_alone(tmp_path: Path) -> None:
+    """Six papers give no background to measure against: the topic's words decide (a user's own .bib)."""
+    papers = [(title, _abstract(lead, "molecular property prediction")) for title, lead in ON_TOPIC]
+    papers.append(("Chess Opening Analysis with Large Language Models", _abstract("We study chess.", "chess openings")))
+    listing = write_listing(tmp_path / "papers.txt", papers)
+    with SurveyAgent(store=tmp_path / "store", embedding_model="none") as agent:
+        agent.ingest([listing])
+        scope = find_scope(agent.store, TOPIC, 40)
+        assert set(scope.keys) == _on_topic_keys(agent)
+    assert [x["reason"] for x in scope.left_out] == ["off-topic"]
 _ = fake_llm  # registers the fake provider

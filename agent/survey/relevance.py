@@ -28,6 +28,10 @@ from agent.core.text import STOP, split_sentences, stemmer
 RELEVANT_Z = 1.5  # mean z of the signals above which a paper is about the topic (chosen on bench/topics)
 FULL_COVERAGE = 0.8  # ... or this share of the topic's weighted terms in its title and lead (small stores)
 MIN_COVERAGE = 0.05  # and never without some of the topic's own words: a z-score alone finds an outlier anywhere
+# A store this small (a user's own .bib) has no background to measure against: its words get equal weight
+# and a paper is relevant when it has this share of the topic's words and word pairs.
+SMALL_STORE = 30
+SMALL_COVERAGE = 0.34
 BROAD_SHARE = 0.2  # a query phrase whose words occur together in more of the store than this is generic
 BACKGROUND = 1500  # papers sampled from the store to measure what an ordinary match looks like
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
@@ -87,9 +91,12 @@ class Relevance:
     coverage: float  # weighted share of the topic's terms in title + abstract (0..1)
     lead: float  # the same in the title and first two sentences
     dense: float | None  # cosine of the embeddings, None in a keyword-only store
+    small_store: bool = False  # judged by coverage alone (see SMALL_STORE)
 
     @property
     def relevant(self) -> bool:
+        if self.small_store:
+            return self.coverage >= SMALL_COVERAGE
         return self.coverage >= MIN_COVERAGE and (self.score >= RELEVANT_Z or self.lead >= FULL_COVERAGE)
 
 
@@ -132,8 +139,9 @@ def judge(
     back = [profiles[p.key] for p in background] or [profiles[p.key] for p in papers]
     n = len(back)
     words, pairs = set(tokens(topic)), topic_pairs(topic)
-    idf_w = {w: math.log((n + 1) / (1 + sum(w in p.words for p in back))) for w in words}
-    idf_p = {q: math.log((n + 1) / (1 + sum(q in p.pairs for p in back))) for q in pairs}
+    small = n < SMALL_STORE
+    idf_w = {w: 1.0 if small else math.log((n + 1) / (1 + sum(w in p.words for p in back))) for w in words}
+    idf_p = {q: 1.0 if small else math.log((n + 1) / (1 + sum(q in p.pairs for p in back))) for q in pairs}
     total = sum(idf_w.values()) + sum(idf_p.values()) or 1.0
 
     def cover(have_words: set[str], have_pairs: set[tuple[str, str]]) -> float:
@@ -159,5 +167,5 @@ def judge(
     for i, key in enumerate(keys):
         score = sum(col[i] for col in columns) / len(columns)
         out[key] = Relevance(key, round(score, 3), round(cov[i], 3), round(lead[i], 3),
-                             None if dense[i] is None else round(dense[i], 3))
+                             None if dense[i] is None else round(dense[i], 3), small)
     return out
