@@ -507,6 +507,14 @@ def test_a_repeated_sentence_is_dropped_and_reported() -> None:
     assert missing == {}  # every paper is still cited once
     lone = Section("D", "theme", ["d"], sentences=[sentence("Q does R [@c].", ["c", "d"])])
     assert drop_repeats([second, lone]) == {"d": "its only sentence repeated an earlier one and was removed"}
+    # Nearly the same words on the same paper is a repeat too; on another paper, or a different point, it is not.
+    said = Section("E", "theme", ["t"], sentences=[
+        sentence("TextHawk is a MLLM designed for document-oriented tasks, preserving general capabilities [@t].", ["t"]),
+        sentence("TextHawk presents a MLLM designed for document-oriented tasks, while preserving general skills [@t].", ["t"]),
+        sentence("TextHawk still struggles with handwritten charts, which remain open [@t].", ["t"]),
+        sentence("DocOwl presents a MLLM designed for document-oriented tasks, while preserving general skills [@o].", ["o"])])
+    drop_repeats([said])
+    assert [s.text.split()[1] for s in said.sentences] == ["is", "still", "presents"]
 
 
 REFS_TOPIC = "token pruning for video language models"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.check.checker import Checker
 from agent.check.claims import about_document, cited_sentences
+from agent.check.sentences import lcs_ratio, words
 from agent.core.errors import SurveyError
 from agent.core.hashing import file_sha256, sha256
 from agent.core.templates import render_template
@@ -622,13 +623,25 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+RESTATED = 0.6  # share of a sentence's words, in order, that an earlier sentence on the same papers has
+
+
+def _restates(sentence: Sentence, said: list[tuple[frozenset[str], list[str]]]) -> bool:
+    """True when an earlier sentence citing the same papers says nearly the same words ("X is a MLLM designed
+    for documents ..." then "X presents a MLLM designed for documents ...")."""
+    keys, mine = frozenset(sentence.keys), words(sentence.text)
+    return bool(keys) and any(k == keys and lcs_ratio(mine, theirs) >= RESTATED for k, theirs in said)
+
+
 def drop_repeats(sections: list[Section]) -> dict[str, str]:
     """Remove every sentence (drafted, or of a section's code-written text) whose text appeared earlier in the
-    document, after whitespace is normalised: no sentence is said twice. A removed drafted sentence is listed
+    document, after whitespace is normalised, and every drafted one that restates an earlier sentence on the
+    same papers: no sentence is said twice. A removed drafted sentence is listed
     among its section's flagged ones and the section's scores are recounted. Returns, for each paper no longer
     cited because of it, why (for coverage)."""
     before = {k for s in sections for k in s.cited}
     seen: set[str] = set()
+    said: list[tuple[frozenset[str], list[str]]] = []
     for section in sections:
         if section.text:
             kept = []
@@ -639,11 +652,12 @@ def drop_repeats(sections: list[Section]) -> dict[str, str]:
             section.text = " ".join(kept)
         sentences = []
         for s in section.sentences:
-            if _norm(s.text) in seen:
+            if _norm(s.text) in seen or _restates(s, said):
                 section.flagged.append({"text": s.text, "status": s.status, "repair": "removed as a repeat",
                                         "keys": s.keys, "verdicts": s.verdicts})
                 continue
             seen.add(_norm(s.text))
+            said.append((frozenset(s.keys), words(s.text)))
             sentences.append(s)
         if len(sentences) < len(section.sentences):
             section.sentences = sentences
