@@ -224,7 +224,8 @@ class Theme:
     name: str
     keys: list[str]
     keywords: list[str] = field(default_factory=list)
-    named_by: str = "model"  # model | keywords | user
+    named_by: str = "model"  # model | keywords | kind | topic | user
+    parent: str = ""  # a subsection's section (its name starts "parent: "); "" for a section
 
 
 @dataclass

@@ -1,31 +1,25 @@
-"""Outline: cluster the papers (k-means, k chosen by silhouette), keywords per cluster, a short theme name.
+"""Outline: surveys and benchmarks in sections of their own, the other papers clustered by what they do
+(k-means over their method sentences, k chosen by silhouette), and a grounded name per section.
 
-The model only names each theme; which paper goes where is decided by code and is deterministic for a
-given store. A user outline (Markdown headings with @keys under them) replaces the clustering.
+The model only names each section; which paper goes where is decided by code and is deterministic for
+a given store. A user outline (Markdown headings with @keys under them) replaces the clustering.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from agent.core.errors import SurveyError
 from agent.core.templates import render_template
 from agent.core.text import stems
 from agent.survey.models import Outline, PaperCard, Theme
+from agent.survey.naming import clean_name, fallback_name, heading, keyword_name, keywords, strip_markup, topic_words
 
 if TYPE_CHECKING:
     from agent.llm.client import LLMClient
 
-# Words every cluster of papers uses: never distinctive, never a theme's name.
-GENERIC = set("""model models large language method methods approach approaches paper papers propose proposed
-results result task tasks performance data based new using existing work works framework study novel show
-shows achieve achieves significant significantly different various multiple extensive experiments
-demonstrate state art sota benchmark benchmarks evaluation evaluate introduce present address remarkable
-exhibiting exhibit experimental comprehensive diverse recent advancements advances high-quality effective
-promising powerful strong various abilities capabilities capability ability extensive improve improves
-improved improving leverage leveraging enhance enhanced enhancing""".split())
 # Headings the skeleton adds itself: a user outline may carry them, they are not themes.
 FIXED = {"introduction", "comparison", "comparison table", "open problems", "conclusion", "conclusions",
          "references", "verification", "related work"}
@@ -90,106 +84,115 @@ def _merge_singletons(x, labels: list[int]) -> list[int]:  # type: ignore[no-unt
         labels[i] = max(centroids, key=lambda d: (float(np.dot(x[i], centroids[d])), -d))
 
 
-def keywords(texts_by_cluster: list[list[str]], exclude: set[str], n: int = 5) -> list[list[str]]:
-    """Distinctive words per cluster: class-based TF-IDF (a cluster's texts as one document)."""
-    import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    docs = [" ".join(texts) for texts in texts_by_cluster]
-    vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]{2,}\b",
-                                 ngram_range=(1, 2), lowercase=True)
-    counts = vectorizer.fit_transform(docs).toarray().astype(float)
-    words = vectorizer.get_feature_names_out()
-    # A word only one paper uses is that paper's name ("ML-Mamba"), not a theme: keep words of >= 2 papers.
-    papers_using = np.stack([(vectorizer.transform(texts).toarray() > 0).sum(axis=0) for texts in texts_by_cluster])
-    counts = np.where(papers_using >= min(2, *(len(t) for t in texts_by_cluster)), counts, 0.0)
-
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    avg = counts.sum() / max(len(docs), 1)
-    idf = np.log(1 + avg / np.maximum(counts.sum(axis=0), 1))
-    # With a handful of clusters idf alone barely separates them: weight by how much of a word's use
-    # falls in this cluster, so words every theme uses ("content", "information") sink.
-    share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
-    scores = tf * idf * share
-    out: list[list[str]] = []
-    for row in scores:
-        picked: list[str] = []
-        for i in np.argsort(-row, kind="stable"):
-            word = str(words[i])
-            parts = word.split()
-            if row[i] <= 0 or any(p in exclude for p in parts) or any(word in q or q in word for q in picked):
-                continue
-            picked.append(word)
-            if len(picked) == n:
-                break
-        out.append(picked)
-    return out
+# Kinds of paper a scientist puts in a section of their own, whatever their subject: told by code.
+# A survey says so at the start of its title or after its colon ("A Survey of ...", "X: A Systematic Review"),
+# or in its method sentence ("this survey", "this position paper"); "Literature Review Generation" and
+# "Completing a Systematic Review in Hours" are about reviews, not reviews themselves.
+_SURVEY_TITLE = re.compile(r"(?:^|:\s*)(?:(?:an?\s+(?:[\w\-]+\s+){0,3}(?:survey|review|overview|tutorial))|"
+                           r"(?:survey|review|overview)\s+(?:of|on))\b(?!\s+(?:generation|writing|automation|"
+                           r"screening|agents?|systems?)\b)", re.IGNORECASE)
+_SURVEY_TEXT = re.compile(r"\b(?:this|our|the first) (?:[\w\-]+ ){0,2}(?:survey|position paper)\b(?! generation)|"
+                          r"\b(?:this (?:paper|work)|we) argues? that\b", re.IGNORECASE)
+_BENCH_TITLE = re.compile(r"(?i:\bbenchmark\w*|\bbench\b|\bdatasets?\b|\bcorpus\b|(?<!self-)\bevaluat\w+|"
+                          r"\bleaderboard\b|\btest ?bed\b)|[a-z]Bench\b")
+# The paper's own contribution is a benchmark: "We introduce MIEB, a benchmark ...". Not "we propose X,
+# evaluated on a benchmark" (no "on"/"with" between), nor a side contribution ("Finally, we introduce").
+_BENCH_TEXT = re.compile(r"^(?:(?!finally|additionally|also|moreover|furthermore|further)[^.;])*?"
+                         r"\b(?:introduce|present|propose|construct|build|release|curate|create)s?\s+"
+                         r"(?:(?!on\b|with\b|using\b|across\b|for\b|to\b|in\b)[\w\-()]+[\s,:]+){0,5}?"
+                         r"(?:benchmark|dataset|corpus|test ?bed|evaluation (?:suite|protocol))\b", re.IGNORECASE)
+SUBSECTIONS_FROM = 60  # papers: below this, a section of 10+ papers stays one section
+KINDS = {"survey": "Surveys and overviews", "benchmark": "Benchmarks and evaluation"}
 
 
-def acronyms(topic: str) -> set[str]:
-    """Short forms a topic's papers use for it: "multimodal large language models" -> mllm(s), llm(s)."""
-    words = [w for w in re.findall(r"[a-z]+", topic.lower()) if w not in {"of", "for", "in", "and", "the", "on"}]
-    out: set[str] = set()
-    for i in range(len(words)):
-        for j in range(i + 2, len(words) + 1):
-            short = "".join(w[0] for w in words[i:j])
-            out |= {short, short + "s"}
-    return out
+def paper_kind(card: PaperCard, topic: str) -> str:
+    """"survey", "benchmark" or "" (a method): from the title, and for benchmarks the method sentence too.
 
-
-def keyword_name(words: list[str]) -> str:
-    """A theme name from keywords, when the model gives none usable."""
-    if not words:
-        return "Other work"
-    head = words[:3]
-    text = ", ".join(head[:-1]) + (" and " if len(head) > 1 else "") + head[-1]
-    return text[:1].upper() + text[1:]
-
-
-def clean_name(reply: str, topic: str, about: str = "") -> str:
-    """The model's theme name if it is a short plain phrase about these papers, else "".
-
-    `about` (keywords and titles): a name sharing no word with it ("Common features") is too vague.
+    A kind word the topic itself uses ("benchmarks for video understanding") tells nothing apart.
     """
-    lines = [line for line in reply.strip().splitlines() if line.strip()]
-    if not lines:
-        return ""
-    name = re.sub(r"^(?:theme(?: name)?|name|title|section)\s*[:\-]\s*", "", lines[0].strip(), flags=re.I)
-    name = name.strip().strip("\"'*#`.:").strip()
-    if ":" in name:  # "Multimodal LLMs: Visual Alignment" echoes the topic before the colon
-        name = next((p.strip() for p in reversed(name.split(":")) if len(p.split()) >= 2), name.split(":")[-1].strip())
-    words = name.split()
-    if name.count(",") >= 2:  # "LLM, Image, Visual, Temporal": a list of terms, not a heading
-        return ""
-    if not 1 <= len(words) <= 8 or re.search(r"[\[\]@{}<>|\\]|https?:", name) or len(name) > 70:
-        return ""
-    name = re.sub(r"^(?:an? )?(?:survey|review|overview)s? (?:on|of)\s+", "", name, flags=re.I).strip()
-    if name.lower() == topic.lower().strip() or name.upper() == "NOT IN STORE" or not re.search(r"[A-Za-z]{3}", name):
-        return ""
-    name = strip_topic(name, topic)
-    if about and not (stems(name) - stems(topic)) & stems(about):
-        return ""
-    return name[:1].upper() + name[1:]
+    if _SURVEY_TITLE.search(card.title) or _SURVEY_TEXT.search(card.method):
+        return "survey"
+    if not stems(topic) & {"benchmark", "dataset", "evalu", "bench"} and (
+            _BENCH_TITLE.search(card.title) or _BENCH_TEXT.search(card.method)):
+        return "benchmark"
+    return ""
 
 
-_EDGE = {"with", "for", "in", "of", "on", "and", "the", "a", "an", "via", "using", "from"}
+def what_it_does(card: PaperCard) -> str:
+    """The text a paper is grouped by: its title, problem and method sentences (what it does, not the
+    vocabulary its whole abstract shares with the field)."""
+    return strip_markup(f"{card.title}. {card.problem} {card.method}")
 
 
-def strip_topic(name: str, topic: str) -> str:
-    """A heading without the survey topic's words at its ends: "Universal Embeddings with MLLMs" -> "Universal Embeddings"."""
-    topical = stems(topic) | acronyms(topic)
-    words = name.split()
+def kind_groups(cards: list[PaperCard], topic: str, fixed: int | None) -> dict[str, list[int]]:
+    """Survey and benchmark papers apart from the methods, when each kind has 2+ papers and the methods
+    keep 3+ (a kind most papers share is the topic's, not a section)."""
+    if fixed is not None and fixed < 2:
+        return {}
+    found: dict[str, list[int]] = {}
+    for i, card in enumerate(cards):
+        kind = paper_kind(card, topic)
+        if kind:
+            found.setdefault(kind, []).append(i)
+    groups: dict[str, list[int]] = {}
+    left = len(cards)
+    for kind in KINDS:
+        members = found.get(kind, [])
+        if len(members) >= 2 and len(members) * 2 <= len(cards) and left - len(members) >= 3 and \
+                (fixed is None or len(groups) + 2 <= fixed):
+            groups[kind] = members
+            left -= len(members)
+    return groups
 
-    def edge(w: str) -> bool:
-        bare = re.sub(r"[^\w\-]", "", w).lower()
-        return bare in _EDGE or bare in topical or bool(stems(bare)) and stems(bare) <= topical
 
-    while words and edge(words[0]):
-        words.pop(0)
-    while words and edge(words[-1]):
-        words.pop()
-    kept = " ".join(words)
-    return kept[:1].upper() + kept[1:] if len(words) >= 1 and re.search(r"[A-Za-z]{3}", kept) else name
+# Measured on bench/sections.py (5 labeled topics): TF-IDF of what the papers do groups them as a reader
+# does better than MiniLM vectors of whole abstracts; mixing in the dense vectors of title + method
+# sentence (30%) helps the worst topics without hurting the mean.
+DENSE_WEIGHT = 0.3
+
+
+def _vectors(cards: list[PaperCard], vectors: list[list[float]] | None,
+             embed: Callable[[list[str]], list[list[float]]] | None) -> list[list[float]]:
+    """TF-IDF rows of what each paper does, beside (weighted) dense vectors of its title and method
+    sentence when an embedder is given; the given `vectors` (whole abstracts) only without one."""
+    import numpy as np
+
+    sparse = _matrix(tfidf_vectors([what_it_does(c) for c in cards]))
+    if embed is not None:
+        dense = _matrix(embed([strip_markup(f"{c.title}. {c.method}") for c in cards]))
+    elif vectors is not None:
+        dense = _matrix(vectors)
+    else:
+        return sparse.tolist()  # type: ignore[no-any-return]
+    return np.hstack([dense * math.sqrt(DENSE_WEIGHT), sparse * math.sqrt(1 - DENSE_WEIGHT)]).tolist()  # type: ignore[no-any-return]
+
+
+def _split(vectors: list[list[float]], members: list[int], k_range: tuple[int, int],
+           fixed: int | None) -> tuple[list[list[int]], dict[str, float]]:
+    """`members` clustered into groups of ~3 to ~8 papers (a section of 13 reads as a list, one of 2 as a
+    footnote), biggest first."""
+    n = len(members)
+    lo = max(k_range[0], math.ceil(n / 8))
+    hi = max(lo, min(k_range[1], n // 3))
+    if fixed is None and hi < 2 or n < 3:
+        return [list(members)], {}
+    labels, tried = cluster([vectors[i] for i in members], (min(lo, max(k_range[1], 1)), hi), fixed)
+    order = sorted(set(labels), key=lambda c: (-labels.count(c), labels.index(c)))
+    return [[members[j] for j, lab in enumerate(labels) if lab == c] for c in order], tried
+
+
+def _name(members: list[int], words: list[str], cards: list[PaperCard], topic: str,
+          llm: "LLMClient | None", model: str | None) -> tuple[str, str]:
+    """A grounded name and who gave it: the model's when it passes the checks, else the keywords'."""
+    texts = [f"{cards[i].title}. {cards[i].text}" for i in members]
+    if llm is not None:
+        prompt = render_template("theme_name", topic=topic, keywords=words[:5],
+                                 titles=[cards[i].title for i in members[:6]])
+        reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24, allow_empty=True).text
+        name = clean_name(reply, topic, texts)
+        if name:
+            return name, "model"
+    return keyword_name(words, texts, topic) or fallback_name(texts, topic), "keywords"
 
 
 def make_outline(
@@ -200,40 +203,67 @@ def make_outline(
     k_range: tuple[int, int] = (2, 6),
     fixed: int | None = None,
     model: str | None = None,
+    embed: Callable[[list[str]], list[list[float]]] | None = None,
 ) -> Outline:
-    """Themes from the papers' embeddings (TF-IDF when the store has none), named by the model."""
-    texts = [f"{c.title}. {' '.join(c.sentences)}" for c in cards]
-    if vectors is None:
-        vectors = tfidf_vectors(texts)
-    # Themes of ~3 to ~8 papers: a section of 13 papers reads as a list, one of 2 as a footnote.
-    lo = max(k_range[0], math.ceil(len(cards) / 8))
-    hi = max(lo, min(k_range[1], len(cards) // 3))
-    labels, tried = cluster(vectors, (min(lo, k_range[1]), hi), fixed)
-    order = sorted(set(labels), key=lambda c: (-labels.count(c), labels.index(c)))  # biggest theme first
-    groups = [[i for i, lab in enumerate(labels) if lab == c] for c in order]
-    topic_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]+", topic)}
-    topic_words |= stems(topic) | GENERIC | acronyms(topic)
-    words = keywords([[texts[i] for i in g] for g in groups], topic_words)
+    """Sections of the papers: surveys and benchmarks apart, the methods clustered by what they do
+    (`embed`-ded method sentences; else the given `vectors`; else TF-IDF), each with a grounded name.
+
+    With 60+ papers a section of more than ~10 is split into subsections (`Theme.parent`).
+    """
+    kinds = kind_groups(cards, topic, fixed)
+    kinded = {i for members in kinds.values() for i in members}
+    methods = [i for i in range(len(cards)) if i not in kinded]
+    vecs = _vectors(cards, vectors, embed)
+    n_kinds = len(kinds)
+    groups, tried = _split(vecs, methods, (max(k_range[0] - n_kinds, 1), max(k_range[1] - n_kinds, 1)),
+                           None if fixed is None else max(fixed - n_kinds, 1))
+    # (members, kind): the method groups, then the kinds' sections.
+    sections: list[tuple[list[int], str]] = [*((g, "") for g in groups), *((m, k) for k, m in kinds.items())]
+    # Subsections: only for big sets, and only when no number of sections was asked for.
+    children: dict[int, list[list[int]]] = {}
+    if fixed is None and len(cards) >= SUBSECTIONS_FROM:
+        for s, (members, _) in enumerate(sections):
+            if len(members) > 10:
+                parts, _ = _split(vecs, members, (2, 3), None)
+                if len(parts) > 1:
+                    children[s] = parts
+    exclude = topic_words(topic)
+    texts = [f"{c.title}. {c.title}. {c.text}" for c in cards]  # the title counts twice: it names the paper
+    by_group: dict[tuple[int, ...], list[str]] = {}
+    # Sections' keywords are distinctive among the sections, subsections' among their siblings.
+    for level in ([m for m, _ in sections], *children.values()):
+        for g, w in zip(level, keywords([[texts[i] for i in g] for g in level], exclude, n=15)):
+            by_group[tuple(g)] = w
+
     themes: list[Theme] = []
-    for members, kw in zip(groups, words):
-        # Oldest first within a theme, then by key: a stable reading order.
-        keys = [cards[i].key for i in sorted(members, key=lambda i: (cards[i].year or 9999, cards[i].key))]
-        name, named_by = "", "keywords"
-        if llm is not None and len(groups) > 1:
-            prompt = render_template("theme_name", topic=topic, keywords=kw, titles=[cards[i].title for i in members[:6]])
-            about = " ".join([*kw, *(cards[i].title for i in members)])
-            reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24,
-                                 allow_empty=True).text
-            name = clean_name(reply, topic, about)
-            named_by = "model" if name else "keywords"
-        if len(groups) == 1:
-            name, named_by = topic[:1].upper() + topic[1:], "topic"
-        taken = {t.name.lower() for t in themes}
-        if not name or name.lower() in taken:
-            name, named_by = keyword_name(kw), "keywords"
-        if name.lower() in taken:
-            name = f"{name} ({len(themes) + 1})"
-        themes.append(Theme(name, keys, kw, named_by))
+    taken: set[str] = set()
+
+    def unique(name: str) -> str:
+        base, n = name, 2
+        while name.lower() in taken:
+            name, n = f"{base} ({n})", n + 1
+        taken.add(name.lower())
+        return name
+
+    def order(members: list[int]) -> list[str]:  # oldest first, then by key: a stable reading order
+        return [cards[i].key for i in sorted(members, key=lambda i: (cards[i].year or 9999, cards[i].key))]
+
+    for s, (members, kind) in enumerate(sections):
+        kw = by_group[tuple(members)]
+        if kind:
+            name, named_by = KINDS[kind], "kind"
+        elif len(sections) == 1:
+            name, named_by = heading(topic), "topic"
+        else:
+            name, named_by = _name(members, kw, cards, topic, llm, model)
+        name = unique(name)
+        if s not in children:
+            themes.append(Theme(name, order(members), kw[:5], named_by))
+            continue
+        for part in children[s]:
+            pkw = by_group[tuple(part)]
+            sub, sub_by = _name(part, pkw, cards, topic, llm, model)
+            themes.append(Theme(unique(f"{name}: {sub}"), order(part), pkw[:5], sub_by, parent=name))
     return Outline(themes, tried)
 
 

@@ -159,14 +159,16 @@ class SurveyWriter:
             return user_outline
         keys = list(cards)
         inputs = {"keys": keys, "sections": sections, "k_range": k_range, "model": model or self.settings.model,
-                  "generation": self.store.catalog.generation}
+                  "generation": self.store.catalog.generation, "grouping": "what-it-does"}
         saved = state.load("outline", inputs)
         if saved is not None:
             return Outline.from_dict(saved)
-        vectors_by_key = self.store.paper_vectors(keys)
-        vectors = [vectors_by_key[k] for k in keys] if vectors_by_key and all(k in vectors_by_key for k in keys) else None
         self._emit("outline", f"clustering {len(keys)} papers into themes")
-        outline = make_outline([cards[k] for k in keys], vectors, topic, self.llm, k_range, sections, model)
+        # Papers are grouped by what they do (their cards' method sentences), not by whole-abstract
+        # vectors; the embedder is None in a keyword-only store, where TF-IDF alone groups them.
+        embedder = self.store.embedder
+        outline = make_outline([cards[k] for k in keys], None, topic, self.llm, k_range, sections, model,
+                               embed=embedder.embed if embedder is not None else None)
         state.save("outline", inputs, asdict(outline))
         return outline
 
