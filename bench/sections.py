@@ -82,7 +82,8 @@ def run_case(case: dict, store: Store, args: argparse.Namespace, llm) -> tuple[f
         from agent.survey.outline import make_outline
 
         embed = store.embedder.embed if args.variant == "method" and store.embedder is not None else None
-        outline = make_outline(cards, vectors, topic, llm, (2, 6), None, args.model, embed=embed)
+        outline = make_outline(cards, vectors, topic, llm, (2, 6), None, args.model, embed=embed,
+                               abstracts={p.key: p.abstract or "" for p in papers})
     truth = {k: n for n, s in enumerate(case["sections"]) for k in s["keys"]}
     made = {k: n for n, t in enumerate(outline.themes) for k in t.keys}
     p, r, ari = pair_scores(made, truth)

@@ -182,14 +182,18 @@ def _split(vectors: list[list[float]], members: list[int], k_range: tuple[int, i
 
 
 def _name(members: list[int], words: list[str], cards: list[PaperCard], topic: str,
-          llm: "LLMClient | None", model: str | None) -> tuple[str, str]:
-    """A grounded name and who gave it: the model's when it passes the checks, else the keywords'."""
+          llm: "LLMClient | None", model: str | None, abstracts: dict[str, str]) -> tuple[str, str]:
+    """A grounded name and who gave it: the model's when it passes the checks, else the keywords'.
+
+    The model's name is grounded in the papers' titles and whole abstracts (the field's words are often
+    outside the card's two or three sentences); the keyword name in the cards, whose words it is made of."""
     texts = [f"{cards[i].title}. {cards[i].text}" for i in members]
     if llm is not None:
+        whole = [f"{cards[i].title}. {abstracts.get(cards[i].key) or cards[i].text}" for i in members]
         prompt = render_template("theme_name", topic=topic, keywords=words[:5],
                                  titles=[cards[i].title for i in members[:6]])
         reply = llm.complete([{"role": "user", "content": prompt}], model=model, max_tokens=24, allow_empty=True).text
-        name = clean_name(reply, topic, texts)
+        name = clean_name(reply, topic, whole)
         if name:
             return name, "model"
     return keyword_name(words, texts, topic) or fallback_name(texts, topic), "keywords"
@@ -204,11 +208,13 @@ def make_outline(
     fixed: int | None = None,
     model: str | None = None,
     embed: Callable[[list[str]], list[list[float]]] | None = None,
+    abstracts: dict[str, str] | None = None,
 ) -> Outline:
     """Sections of the papers: surveys and benchmarks apart, the methods clustered by what they do
     (`embed`-ded method sentences; else the given `vectors`; else TF-IDF), each with a grounded name.
 
-    With 60+ papers a section of more than ~10 is split into subsections (`Theme.parent`).
+    With 60+ papers a section of more than ~10 is split into subsections (`Theme.parent`). `abstracts`
+    (key -> abstract) ground the model's names.
     """
     kinds = kind_groups(cards, topic, fixed)
     kinded = {i for members in kinds.values() for i in members}
@@ -255,14 +261,14 @@ def make_outline(
         elif len(sections) == 1:
             name, named_by = heading(topic), "topic"
         else:
-            name, named_by = _name(members, kw, cards, topic, llm, model)
+            name, named_by = _name(members, kw, cards, topic, llm, model, abstracts or {})
         name = unique(name)
         if s not in children:
             themes.append(Theme(name, order(members), kw[:5], named_by))
             continue
         for part in children[s]:
             pkw = by_group[tuple(part)]
-            sub, sub_by = _name(part, pkw, cards, topic, llm, model)
+            sub, sub_by = _name(part, pkw, cards, topic, llm, model, abstracts or {})
             themes.append(Theme(unique(f"{name}: {sub}"), order(part), pkw[:5], sub_by, parent=name))
     return Outline(themes, tried)
 

@@ -159,7 +159,7 @@ class SurveyWriter:
             return user_outline
         keys = list(cards)
         inputs = {"keys": keys, "sections": sections, "k_range": k_range, "model": model or self.settings.model,
-                  "generation": self.store.catalog.generation, "grouping": "what-it-does"}
+                  "generation": self.store.catalog.generation, "grouping": "what-it-does", "names": "abstracts"}
         saved = state.load("outline", inputs)
         if saved is not None:
             return Outline.from_dict(saved)
@@ -167,8 +167,9 @@ class SurveyWriter:
         # Papers are grouped by what they do (their cards' method sentences), not by whole-abstract
         # vectors; the embedder is None in a keyword-only store, where TF-IDF alone groups them.
         embedder = self.store.embedder
+        abstracts = {p.key: p.abstract or "" for p in self.store.catalog.papers(keys)}
         outline = make_outline([cards[k] for k in keys], None, topic, self.llm, k_range, sections, model,
-                               embed=embedder.embed if embedder is not None else None)
+                               embed=embedder.embed if embedder is not None else None, abstracts=abstracts)
         state.save("outline", inputs, asdict(outline))
         return outline
 
