@@ -117,3 +117,13 @@ def test_big_sections_of_big_sets_get_subsections() -> None:
     subsections = [t for t in outline.themes if t.parent]
     assert subsections and all(t.name.startswith(t.parent + ": ") for t in subsections)
     assert len({t.name for t in outline.themes}) == len(outline.themes)
+
+
+def test_a_name_is_grounded_when_its_words_are_in_most_papers() -> None:
+    from agent.survey.naming import grounded
+
+    texts = [f"paper {i} " + ("detects " if i < 6 else "") + ("hallucinated citations" if i < 4 else "fake references")
+             for i in range(9)]
+    assert grounded("Hallucination detection", texts, "survey writing")  # 4/9 and 6/9: on average over half
+    assert not grounded("Hallucination reviews", texts, "survey writing")  # "reviews" is in none
+    assert not grounded("Citation detection", texts[4:] + texts[:1], "survey writing")  # "citation": 1 of 6
