@@ -127,3 +127,10 @@ def test_a_name_is_grounded_when_its_words_are_in_most_papers() -> None:
     assert grounded("Hallucination detection", texts, "survey writing")  # 4/9 and 6/9: on average over half
     assert not grounded("Hallucination reviews", texts, "survey writing")  # "reviews" is in none
     assert not grounded("Citation detection", texts[4:] + texts[:1], "survey writing")  # "citation": 1 of 6
+
+
+def test_subsections_are_numbered_under_their_section() -> None:
+    from agent.survey.models import numbering
+
+    assert numbering(["", "Video", "Video", "", "Audio", ""]) == ["1", "2.1", "2.2", "3", "4.1", "5"]
+    assert numbering(["A", "B"]) == ["1.1", "2.1"]

@@ -58,6 +58,21 @@ class WritingRequest:
         return Path(self.output) if self.output else Path("outputs") / f"{self.default_name}.md"
 
 
+def numbering(parents: list[str]) -> list[str]:
+    """Section numbers as rendered, from each section's parent ("" for a top-level one): "1", "2.1", "2.2", "3"."""
+    out: list[str] = []
+    n = m = 0
+    previous = None
+    for parent in parents:
+        if parent and parent == previous:
+            m += 1
+        else:
+            n, m = n + 1, 1
+        previous = parent
+        out.append(f"{n}.{m}" if parent else str(n))
+    return out
+
+
 def _cap(request: WritingRequest, default: int) -> None:
     if request.papers is None:
         object.__setattr__(request, "papers", default)
@@ -269,6 +284,7 @@ class Section:
     citation_recall: float = 1.0
     citation_precision: float = 1.0
     problems: list[str] = field(default_factory=list)
+    parent: str = ""  # a subsection's section (its title starts "parent: "); "" for a section
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Section":

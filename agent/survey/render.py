@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agent.core.templates import render_template
-from agent.survey.models import Section, SectionKind, SentenceKind, Survey
+from agent.survey.models import Section, SectionKind, SentenceKind, Survey, numbering
 from agent.survey.relevance import RELEVANT_Z
 
 # Sections written by code: their sentences are bullets, and they may hold none.
@@ -84,11 +84,16 @@ def appendix_rows(survey: Survey) -> list[dict[str, Any]]:
 def markdown(survey: Survey) -> str:
     """The survey as Markdown: front matter, numbered sections, table, references, verification appendix."""
     sections: list[dict[str, Any]] = []
-    for n, s in enumerate(survey.sections, 1):
+    numbers = numbering([s.parent for s in survey.sections])
+    for n, (number, s) in enumerate(zip(numbers, survey.sections)):
         bullets = [x.text for x in s.sentences] if s.kind in _CODE_WRITTEN else []
+        first_child = bool(s.parent) and (n == 0 or survey.sections[n - 1].parent != s.parent)
         sections.append({
-            "number": f"{n}. " if survey.kind == "survey" else "",
-            "title": s.title, "text": s.text,
+            "number": f"{number}. " if survey.kind == "survey" else "",
+            # A subsection shows its own part of the name under its section's heading ("## 2. Parent").
+            "parent": f"{number.split('.')[0]}. {s.parent}" if first_child and survey.kind == "survey" else "",
+            "level": "###" if s.parent and survey.kind == "survey" else "##",
+            "title": s.title.removeprefix(f"{s.parent}: ") if s.parent else s.title, "text": s.text,
             "paragraphs": [] if bullets else _paragraphs(s), "bullets": bullets,
             "empty": not s.sentences and s.kind not in _CODE_WRITTEN,
             "table_before": s.kind in _AFTER_TABLE and not any(x["table_before"] for x in sections),

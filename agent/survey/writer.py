@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from agent.survey.models import (
     Theme,
     WritingRequest,
     from_dict,
+    numbering,
 )
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.plan import RELATED_WORK, SURVEY, Plan, Planned
@@ -352,8 +353,8 @@ class SurveyWriter:
         """A section per theme, its papers drafted group by group; positioned against the user's paper if planned."""
         run.by_theme = self._draft_all(run.state, run.drafter, run.groups, run.cards, run.model, run.estimate,
                                        planned.sentences, run.plan.compare)
-        sections = [self._section(th.name, planned.kind, th.keys, run.by_theme.get(th.name, []), th.keywords)
-                    for th in run.outline.themes]
+        sections = [replace(self._section(th.name, planned.kind, th.keys, run.by_theme.get(th.name, []), th.keywords),
+                            parent=th.parent) for th in run.outline.themes]
         if planned.positioned:
             self._positioned(run, sections)
         return sections
@@ -396,15 +397,16 @@ class SurveyWriter:
         return picked[:6]
 
     @staticmethod
-    def _numbered(run: _Run) -> list[tuple[int, Section | None, Planned]]:
-        """Every section of a survey with its number as rendered (1-based), in order; None for the code-written
-        ones (not built yet when the introduction is)."""
-        out: list[tuple[int, Section | None, Planned]] = []
+    def _numbered(run: _Run) -> list[tuple[str, Section | None, Planned]]:
+        """Every section of a survey with its number as rendered ("2", or "2.1" for a subsection), in order; None
+        for the code-written ones (not built yet when the introduction is)."""
+        out: list[tuple[Section | None, Planned]] = []
         for planned in run.plan.sections:
             built = run.built.get(planned.kind) if not planned.kind.code_written else None
             for section in built if built is not None else [None]:
-                out.append((len(out) + 1, section, planned))
-        return out
+                out.append((section, planned))
+        numbers = numbering([s.parent if s is not None else "" for s, _ in out])
+        return [(number, s, planned) for number, (s, planned) in zip(numbers, out)]
 
     @staticmethod
     def _papers(n: int) -> str:
