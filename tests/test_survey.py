@@ -599,3 +599,35 @@ def test_references_carry_authors_year_and_a_linked_identifier(tmp_path: Path, f
     rows = re.findall(r"^\| .*\(`([^`]+)`\) \| ([^|]+) \|", markdown, re.M)
     assert rows and survey.table
     assert all(year.strip() == str(papers[key]["year"]) for key, year in rows)
+
+
+def test_a_checked_sentence_naming_a_paper_it_no_longer_cites_is_removed(sample_store: Path, tmp_path: Path, fake) -> None:
+    """Repair may drop one citation of a comparison: "A and B both ..." left citing A alone is half unchecked."""
+    from agent.check.checker import Checker
+    from agent.core.text import split_sentences
+    from agent.survey.cards import make_card
+    from agent.survey.draft import Drafter
+    from agent.survey.models import SentenceKind
+
+    agent = make_agent(sample_store, tmp_path / "cache")
+    a, b = agent.paper("InfiniBench"), agent.paper("FoPru")
+    cards = [make_card(a, TOPIC), make_card(b, TOPIC)]
+    own = split_sentences(a.abstract)[0].rstrip(".")
+    drafter = Drafter(agent.llm, Checker(agent.store, agent.settings, agent.llm), TOPIC, None)
+    plain = drafter.check([f"{own} [@InfiniBench]."], ["InfiniBench", "FoPru"], SentenceKind.PAPER, [], cards)
+    assert [s.text for s in plain.sentences] == [f"{own} [@InfiniBench]."]  # supported, so kept
+    named = drafter.check([f"Like FoPru, {own[:1].lower()}{own[1:]} [@InfiniBench]."], ["InfiniBench", "FoPru"],
+                          SentenceKind.PAPER, [], cards)
+    assert named.sentences == []
+    assert [f["repair"] for f in named.flagged] == ["removed: names a paper it does not cite"]
+    agent.close()
+
+
+def test_a_comparison_citing_both_papers_it_names_is_not_flagged() -> None:
+    from agent.survey.draft import uncited_name
+    from agent.survey.models import PaperCard
+
+    cards = [PaperCard(key=k, title=f"{k}: x", year=None, venue=None, authors=[], name=k) for k in ("AIM", "FoPru", "DyVTE")]
+    assert uncited_name("FoPru and AIM both prune tokens [@AIM; @FoPru].", ["AIM", "FoPru"], cards) == ""
+    assert uncited_name("FoPru and AIM both prune tokens [@FoPru].", ["FoPru"], cards) == "AIM"
+    assert uncited_name("DyVTE, AIM and FoPru prune [@FoPru; @AIM].", ["FoPru", "AIM"], cards) == "DyVTE"

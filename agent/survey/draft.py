@@ -123,6 +123,18 @@ def names_another(sentence: str, card: PaperCard, cards: list[PaperCard]) -> str
     return ""
 
 
+NAMES_UNCITED = "removed: names a paper it does not cite"
+
+
+def uncited_name(sentence: str, cited: list[str], cards: list[PaperCard]) -> str:
+    """The name of a group paper that a sentence mentions but does not cite (half of a comparison nobody
+    checks), else ""."""
+    mine = [c for c in cards if c.key in cited]
+    if not mine:
+        return ""
+    return names_another(sentence, mine[0], [c for c in cards if c.key not in cited or c.key == mine[0].key])
+
+
 def third_person(sentence: str) -> str:
     """An abstract's sentence as a survey says it: "In this paper, we propose X" -> "The authors propose X"."""
     out = re.sub(r"^(?:(?:in this|this) (?:paper|work|study|article),?\s*)?we\b", "The authors", sentence.strip(),
@@ -181,7 +193,7 @@ class Drafter:
                     sentences.append(s)
             if not both:
                 problems.append("no comparison sentence citing two of the group's papers")
-        return self.check(sentences, keys, kind, problems)
+        return self.check(sentences, keys, kind, problems, cards)
 
     def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: SentenceKind,
              problems: list[str]) -> str:
@@ -236,11 +248,22 @@ class Drafter:
         problems.append(f"@{card.key}: reworded a sentence that copied its abstract")
         return new
 
-    def check(self, sentences: list[str], keys: list[str], kind: SentenceKind, problems: list[str]) -> GroupDraft:
-        """Verify and repair the group's sentences; keep the survivors as `Sentence`s."""
+    def check(self, sentences: list[str], keys: list[str], kind: SentenceKind, problems: list[str],
+              cards: list[PaperCard] | None = None) -> GroupDraft:
+        """Verify and repair the group's sentences; keep the survivors as `Sentence`s. A survivor that names a
+        paper of the group (`cards`) it no longer cites, after repair dropped that citation, is removed: half
+        of a comparison is then unchecked."""
         result = GroupDraft(keys, problems=list(problems))
         if not sentences:
             result.missing = {k: "the model wrote no usable sentence for it" for k in keys}
+            return result
+        named = [x for x in sentences if uncited_name(x, parse_keys(x), cards or [])]
+        for x in named:
+            result.flagged.append({"text": x, "status": "not checked", "repair": NAMES_UNCITED,
+                                   "keys": parse_keys(x), "verdicts": []})
+        sentences = [x for x in sentences if x not in named]
+        if not sentences:
+            result.missing = {k: "its sentence named a paper it did not cite" for k in keys}
             return result
         # Attribute-first: a sentence written about one paper is never moved to another (no `recite`).
         checked = self.checker.check("\n".join(sentences), keys, uncited="drop", without=("recite",))
@@ -255,6 +278,11 @@ class Drafter:
                 if check.repair == "removed":
                     continue
             claim_keys = list(check.claim.keys)
+            if other := uncited_name(check.claim.source, claim_keys, cards or []):
+                result.problems.append(f"@{claim_keys[0]}: a sentence named {other} without citing it; removed")
+                result.flagged.append({"text": check.claim.source, "status": check.status,
+                                       "repair": NAMES_UNCITED, "keys": claim_keys, "verdicts": verdicts})
+                continue
             result.sentences.append(Sentence(
                 text=check.claim.source, claim=check.claim.text, keys=claim_keys, status=check.status,
                 kind=SentenceKind.COMPARISON if len(claim_keys) > 1 and kind == SentenceKind.PAPER else kind,
