@@ -320,7 +320,7 @@ def related_work(
     abstract: Annotated[Optional[str], typer.Option("--abstract", help="Abstract of your paper.")] = None,
     draft: Annotated[Optional[Path], typer.Option("--from", help="A Markdown draft: '# Title' and an Abstract section.")] = None,
     cite: CiteOpt = None,
-    papers: Annotated[Optional[int], typer.Option("--papers", help="Most papers discussed: a cap, not a quota (default 20).")] = None,
+    papers: Annotated[Optional[int], typer.Option("--papers", help="Most papers discussed: a cap, not a quota (default 15).")] = None,
     sections: Annotated[Optional[int], typer.Option("--sections", help="Number of paragraphs/themes (default 2-4).")] = None,
     exclude: ExcludeOpt = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write.")] = None,

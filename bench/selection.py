@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--store-root", type=Path, default=Path("/tmp/bench-select"))
     parser.add_argument("--case", action="append", help="case id (default: all)")
     parser.add_argument("--survey-cap", type=int, default=60)
-    parser.add_argument("--related-cap", type=int, default=20)
+    parser.add_argument("--related-cap", type=int, default=15)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     cases = json.loads((TOPICS / "topics.json").read_text(encoding="utf-8"))

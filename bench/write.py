@@ -160,7 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="local")
     parser.add_argument("--papers", type=int, default=40)
-    parser.add_argument("--related-papers", type=int, default=20)
+    parser.add_argument("--related-papers", type=int, default=15)
     parser.add_argument("--store", type=Path, default=None, help="a store of the sample corpus (default: a temp one)")
     parser.add_argument("--keep", type=Path, default=None, help="copy the Markdown/BibTeX outputs into this folder")
     parser.add_argument("--only", choices=["survey", "related-work"], default=None)

@@ -366,6 +366,13 @@ def test_position_joins_their_phrase_to_the_users_contribution() -> None:
     ours = contribution(abstract)
     assert ours == "proposes a retrieval step that selects frames"
     assert contribution("Long videos are hard. Models fail on them.") == ""  # nothing says what the paper does
+    # Any verb, not a fixed list; a release or a result only when nothing else says what the paper does.
+    assert contribution("Screening is slow. We are the first. We decompose criteria into yes/no questions (population, "
+                        "outcome), ask a small model each question about each record, and read its first-token "
+                        "log-probabilities instead of the generated text. We release the code.") == (
+        "decomposes criteria into yes/no questions")
+    assert contribution("Screening is slow. We release the code and the judgments.") == "releases the code and the judgments"
+    assert contribution("We fine-tuned a model for screening reviews.") == "fine-tuned a model for screening reviews"
     assert their_phrase("These papers build benchmarks for long-video QA.", abstract) == "build benchmarks for long-video QA"
     assert their_phrase("We propose a retrieval step that selects frames", abstract) == ""  # the user's own words
     assert their_phrase("evaluate, build, propose, propose, propose", abstract) == ""
@@ -390,7 +397,7 @@ def test_requests_check_their_values_the_same_for_every_door(tmp_path: Path) -> 
     assert (request.topic, request.papers, request.default_name) == ("long video benchmarks", 60,
                                                                     "long-video-benchmarks")
     related = RelatedWorkRequest(" Watching  Long Videos ", " We propose X. ")
-    assert (related.title, related.abstract, related.papers) == ("Watching Long Videos", "We propose X.", 20)
+    assert (related.title, related.abstract, related.papers) == ("Watching Long Videos", "We propose X.", 15)
     assert related.default_name == "related-work-watching-long-videos"
     for build, message in [(lambda: SurveyRequest(" "), "empty topic; say what the survey is about"),
                            (lambda: SurveyRequest("x", papers=0), "--papers must be at least 1"),

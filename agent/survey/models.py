@@ -29,9 +29,9 @@ def slug(text: str, limit: int = 60) -> str:
 # own values on construction, so every door reports the same one-line error.
 
 # --papers is a cap, not a quota: the writer keeps the relevant papers, at most this many (a 1.5B model
-# drafts ~9 s a paper on 2 cores, so 60 papers is ~10 minutes).
+# drafts ~9 s a paper on 2 cores: 60 papers is ~8 minutes, and 15 keep related work near 2 minutes).
 SURVEY_CAP = 60
-RELATED_CAP = 20
+RELATED_CAP = 15
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,9 +13,11 @@ from agent.check.sentences import copies
 from agent.core.citations import CITE_GROUP
 from agent.core.text import split_sentences
 
-_CONTRIBUTES = re.compile(
-    r"\bwe (propose|introduce|present|develop|design|build|describe|study|show|investigate|analy[sz]e|"
-    r"evaluate|release|construct|formulate|extend)\b\s+(.+)", re.IGNORECASE)
+_CONTRIBUTES = re.compile(r"\bwe ([a-z][a-z\-]+)\b\s+(.+)", re.IGNORECASE)
+# "We <verb>" that says no contribution ("we are", "we also"), or a weaker one, tried only when nothing else is.
+_NOT_A_VERB = {"are", "were", "have", "had", "can", "could", "will", "would", "may", "might", "also", "then",
+               "thus", "here", "further", "first", "next", "now", "do", "did", "should", "must", "need", "use", "used"}
+_WEAK = {"release", "show", "find", "found", "observe", "note", "report", "make", "obtain", "achieve"}
 # Where the contribution clause ends: the next "and we ...", a "where/which shows" tail, a semicolon.
 _CLAUSE_END = re.compile(r",?\s+(?:and|while) we\b|,\s+where\b|;|\s+—\s+")
 
@@ -31,13 +33,21 @@ def third_singular(verb: str) -> str:
 
 
 def contribution(abstract: str) -> str:
-    """The user's contribution as a verb phrase ("proposes a retrieval step that ..."), or ""."""
+    """The user's contribution as a verb phrase ("proposes a retrieval step that ...", "decomposes a review's
+    criteria into ..."), or "": the first "we <verb> ..." clause, a weak verb ("we release", "we show") only
+    when no other is found."""
+    found: list[tuple[bool, str]] = []
     for sentence in split_sentences(abstract):
-        if match := _CONTRIBUTES.search(sentence):
+        for match in _CONTRIBUTES.finditer(sentence):
+            verb = match.group(1).lower()
             rest = _CLAUSE_END.split(match.group(2), maxsplit=1)[0].strip().rstrip(".")
-            if len(rest.split()) >= 2:
-                return f"{third_singular(match.group(1))} {rest}"
-    return ""
+            if len(rest.split()) > 15:  # a list of steps: its first, without asides ("(population, ...)")
+                rest = re.sub(r"\s*\([^)]*\)", "", rest).split(", ")[0].strip()
+            if verb in _NOT_A_VERB or len(rest.split()) < 2:
+                continue
+            said = verb if verb.endswith("ed") else third_singular(verb)  # "we fine-tuned" stays past
+            found.append((verb in _WEAK, f"{said} {rest}"))
+    return min(found, key=lambda x: x[0])[1] if found else ""
 
 
 def their_phrase(reply: str, abstract: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -425,7 +426,9 @@ class SurveyWriter:
         span = (f", published {years[0]}–{years[-1]}" if years[0] != years[-1] else f", published in {years[0]}") if years else ""
         sources = sorted(sources_of(self.store.catalog.papers(placed)).items(), key=lambda x: (-x[1], x[0]))
         origin = " from the store"
-        if len(sources) == 1:
+        if any(re.search(r"[0-9a-f]{12}", name) for name, _ in sources):
+            pass  # generated file names ("000_8a34393494af.txt") tell a reader nothing
+        elif len(sources) == 1:
             origin = f", all from the store's {sources[0][0]}"
         elif sources:
             named = [f"{name} ({n})" for name, n in sources[:4]]
