@@ -77,6 +77,7 @@ def test_word_pairs_and_phrases() -> None:
     assert ("token", "compress") in topic_pairs("visual token compression")
     assert ("compress", "prune") not in topic_pairs("compression and pruning")  # never across a connective
     assert ("token", "compress") in word_pairs(tokens("tokens are compressed"))
+    assert ("long", "video") in topic_pairs("hour-long videos")  # a compound's parts, as papers also write them
 
 
 def test_a_generic_phrase_is_not_searched_and_does_not_widen_the_set(store: Path) -> None:

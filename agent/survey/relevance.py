@@ -34,7 +34,7 @@ SMALL_STORE = 30
 SMALL_COVERAGE = 0.34
 BROAD_SHARE = 0.2  # a query phrase whose words occur together in more of the store than this is generic
 BACKGROUND = 1500  # papers sampled from the store to measure what an ordinary match looks like
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+_WORD = re.compile(r"[a-z0-9]+")  # "hour-long" is "hour long": papers write "long videos" too
 _PHRASE_SPLIT = re.compile(
     r"\s*(?:[,;:/()?!.]|\b(?:in|for|of|and|or|on|with|via|from|to|under|using|towards?|by|versus|vs|"
     r"against|without|through|how|what|when|which|the|a|an)\b)\s*", re.IGNORECASE)
