@@ -178,13 +178,22 @@ def shared_phrases(texts: list[str], topic: str) -> list[str]:
     return sorted(used, key=lambda p: (-used[p], -len(p.split()), p))
 
 
+# Short adjectives the ending test misses; alone they are no heading ("Long", "Fine").
+_PLAIN_ADJECTIVES = {"long", "short", "large", "small", "high", "low", "fine", "coarse", "dense", "sparse", "deep",
+                     "fast", "slow", "open", "single", "joint", "full", "free", "rich", "hard", "easy", "new", "better"}
+
+
+def _bare_adjective(word: str) -> bool:
+    return " " not in word and (adjective(word) or word.lower() in _PLAIN_ADJECTIVES)
+
+
 def keyword_name(words: list[str], texts: list[str], topic: str) -> str:
     """A heading from the group's keywords: the best grounded two-word phrase ("Citation verification"),
     else the best grounded word, with a second when both read as nouns ("Retrieval and reranking").
     Without a grounded keyword: the phrase most of the papers share; "" when there is none."""
-    usable = [w for w in words if _readable(w, texts, topic)]
+    usable = [w for w in words if _readable(w, texts, topic) and not _bare_adjective(w)]
     if not usable:
-        usable = [w for w in shared_phrases(texts, topic)[:40] if _readable(w, texts, topic)]
+        usable = [w for w in shared_phrases(texts, topic)[:40] if _readable(w, texts, topic) and not _bare_adjective(w)]
     if not usable:
         return ""
     bigram = next((w for w in usable[:3] if " " in w), None)
