@@ -32,9 +32,10 @@ def store_for(corpus: str, root: Path) -> Store:
     path = root / corpus
     store = Store(Settings(store=str(path)))
     if not store.exists() or store.catalog.count() == 0:
-        from agent.store.ingest import ingest_paths
+        from agent.api import SurveyAgent
 
-        ingest_paths(store, [CORPORA[corpus]])
+        with SurveyAgent(store=path) as agent:
+            agent.ingest([CORPORA[corpus]])
     return store
 
 

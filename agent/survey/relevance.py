@@ -127,16 +127,22 @@ def _z(values: list[float], background: list[float]) -> list[float]:
     return [(v - mean) / sd if sd > 1e-9 else 0.0 for v in values]
 
 
+def sample(papers: list[Paper]) -> dict[str, Profile]:
+    """The background: profiles of a sample of the store (`background_keys`), made once per scope."""
+    return {p.key: Profile.of(p) for p in papers}
+
+
 def judge(
     topic: str,
     papers: list[Paper],
-    background: list[Paper],
+    background: dict[str, Profile],
     vectors: Callable[[list[str]], dict[str, list[float]] | None],
     topic_vector: list[float] | None,
 ) -> dict[str, Relevance]:
     """Relevance of each paper to `topic`, measured against `background` (a sample of the same store)."""
-    profiles = {p.key: Profile.of(p) for p in [*background, *papers]}
-    back = [profiles[p.key] for p in background] or [profiles[p.key] for p in papers]
+    profiles = {**background, **{p.key: Profile.of(p) for p in papers if p.key not in background}}
+    back_keys = list(background) or [p.key for p in papers]
+    back = [profiles[k] for k in back_keys]
     n = len(back)
     words, pairs = set(tokens(topic)), topic_pairs(topic)
     small = n < SMALL_STORE
@@ -152,7 +158,7 @@ def judge(
         return ([cover(profiles[k].words, profiles[k].pairs) for k in keys],
                 [cover(profiles[k].lead_words, profiles[k].lead_pairs) for k in keys])
 
-    keys, back_keys = [p.key for p in papers], [p.key for p in background] or [p.key for p in papers]
+    keys = [p.key for p in papers]
     cov, lead = signals(keys)
     cov_b, lead_b = signals(back_keys)
     columns = [_z(cov, cov_b), _z(lead, lead_b)]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from agent.core.errors import SurveyError
 from agent.survey.models import Scope
-from agent.survey.relevance import BROAD_SHARE, Profile, background_keys, judge, phrases, share_matching
+from agent.survey.relevance import BROAD_SHARE, background_keys, judge, phrases, sample, share_matching
 
 if TYPE_CHECKING:
     from agent.core.paper import Paper
@@ -42,26 +42,23 @@ def find_scope(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     queries: list[str] | None = None,
-    focus: str | None = None,
     noun: str = "survey covers",
     about: str = "are about",
 ) -> Scope:
-    """The papers relevant to `focus` (default: the topic), at most `papers` of them; pinned ones always in.
+    """The papers relevant to `topic`, at most `papers` of them; pinned ones always in.
 
     `queries` add searches (a related-work section searches with sentences of the user's abstract too);
     `noun` finishes the summary sentence ("the survey covers them").
     """
     include, exclude = list(include or []), set(exclude or [])
-    focus = focus or topic
     catalog = store.catalog
     unknown = [k for k in [*include, *exclude] if catalog.get(k) is None]
     if unknown:
         raise SurveyError(f"unknown paper key(s) {', '.join(unknown)} in --include/--exclude; see `survey papers`")
-    background = catalog.papers(background_keys(catalog.keys()))
-    profiles = [Profile.of(p) for p in background]
+    background = sample(catalog.papers(background_keys(catalog.keys())))
     searched, broad = [topic.strip()], []
-    for phrase in [*key_phrases(focus), *(queries or [])]:
-        share = share_matching(phrase, profiles)
+    for phrase in [*key_phrases(topic), *(queries or [])]:
+        share = share_matching(phrase, background.values())
         if share > BROAD_SHARE:
             broad.append({"query": phrase, "share": round(share, 3)})
         elif phrase not in searched:
@@ -73,7 +70,7 @@ def find_scope(
             if hit.key not in exclude:
                 pool.setdefault(hit.key)
     found = catalog.papers(list(pool))
-    judged = judge(focus, found, background, store.paper_vectors, store.embed_text(focus))
+    judged = judge(topic, found, background, store.paper_vectors, store.embed_text(topic))
     ranked = sorted(judged.values(), key=lambda r: (-r.score, r.key))
     relevant = [r.key for r in ranked if r.relevant]
     chosen = [k for k in include if k not in exclude]
@@ -83,8 +80,8 @@ def find_scope(
             break
         if key not in chosen:
             chosen.append(key)
-    titles = {p.key: p.title for p in found}
-    left_out = [{"key": r.key, "title": titles.get(r.key, ""), "relevance": r.score,
+    by_key = {p.key: p for p in found}
+    left_out = [{"key": r.key, "title": by_key[r.key].title, "relevance": r.score,
                  "reason": "over the --papers cap" if r.relevant else "off-topic"}
                 for r in ranked if r.key not in chosen][:LEFT_OUT_SHOWN]
     if not chosen:
@@ -95,7 +92,6 @@ def find_scope(
     summary = _summary(topic, len(relevant), sum(k in on_topic for k in chosen),
                        sum(k not in on_topic for k in chosen), papers, noun, about)
     relevance = {k: (judged[k].score if k in judged else 0.0) for k in chosen}
-    by_key = {p.key: p for p in found}
     sources = sources_of([by_key[k] if k in by_key else catalog.get(k) for k in chosen])
     return Scope(topic, searched, chosen, relevance, sources, candidates=len(found),
                  below_floor=len(found) - len(relevant), pinned=include, relevant=len(relevant), cap=papers,

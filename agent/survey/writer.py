@@ -427,27 +427,20 @@ class SurveyWriter:
         sources = sorted(sources_of(self.store.catalog.papers(placed)).items(), key=lambda x: (-x[1], x[0]))
         origin = " from the store"
         if any(re.search(r"[0-9a-f]{12}", name) for name, _ in sources):
-            pass  # generated file names ("000_8a34393494af.txt") tell a reader nothing
-        elif len(sources) == 1:
+            sources = []  # generated file names ("000_8a34393494af.txt") tell a reader nothing
+        if len(sources) == 1:
             origin = f", all from the store's {sources[0][0]}"
         elif sources:
             named = [f"{name} ({n})" for name, n in sources[:4]]
             rest = sum(n for _, n in sources[4:])
             origin = ", drawn from the store's " + _and(named + ([f"{len(sources) - 4} other files ({rest})"] if rest else []))
         sentences = [f"This survey covers {self._papers(len(placed))} on {run.plan.subject}{span}{origin}."]
-        summary = str(getattr(run.scope, "summary", "") or "").strip()
-        if summary:  # why the set is that size, as the scope stage tells it
-            summary = summary if summary.endswith((".", "!", "?")) else summary + "."
-            if not about_document(summary):  # said as the survey's own sentence, so that it reads as no claim
-                lower = summary[:1].lower() if summary[1:2].islower() else summary[:1]
-                summary = f"This survey's scope: {lower}{summary[1:]}"
+        summary = run.scope.summary  # why the set is that size, as the scope stage tells it ("" for a user outline)
+        if summary and not about_document(summary):  # said as the survey's own sentence: it reads as no claim
+            lower = summary[:1].lower() if summary[1:2].islower() else summary[:1]
+            summary = f"This survey's scope: {lower}{summary[1:]}"
+        if summary:
             sentences.append(summary)
-        elif run.scope.candidates and run.scope.queries:
-            kept, cap = len(run.scope.keys), run.plan.papers
-            sentences.append(f"This survey's searches of the store found {self._papers(run.scope.candidates)}, "
-                             f"{run.scope.below_floor or 'none'} of them below the relevance floor; "
-                             + (f"the {kept} most relevant were kept (--papers {cap})." if kept >= cap
-                                else f"the {kept} most relevant were kept, fewer than the {cap} asked for."))
         parts = []
         for number, section, part in self._numbered(run)[1:]:
             if part.kind == SectionKind.THEME and section is not None:
