@@ -161,3 +161,22 @@ def test_a_small_store_is_judged_by_coverage_alone(tmp_path: Path) -> None:
         assert set(scope.keys) == _on_topic_keys(agent)
     assert [x["reason"] for x in scope.left_out] == ["off-topic"]
 _ = fake_llm  # registers the fake provider
+
+
+def test_a_keyword_only_store_is_judged_without_embedding_anything(tmp_path: Path) -> None:
+    """Opened with the default embedder, a keyword-only store has no vectors to compare: relevance must not
+    embed the background sample (1,500 abstracts would take minutes) and still finds the five papers."""
+    papers = [(title, _abstract(lead, "molecular property prediction")) for title, lead in ON_TOPIC]
+    papers += [(f"{s[:1].upper()}{s[1:]} with Large Language Models", _abstract(f"We study {s}.", s))
+               for s in OTHER_SUBJECTS]
+    listing = write_listing(tmp_path / "papers.txt", papers)
+    with SurveyAgent(store=tmp_path / "store", embedding_model="none") as agent:
+        agent.ingest([listing])
+    with SurveyAgent(store=tmp_path / "store") as agent:
+        assert agent.store.embedder is not None and not agent.store.holds_vectors
+        embedded: list[str] = []
+        real = agent.store.embedder.embed
+        agent.store.embedder.embed = lambda texts: embedded.extend(texts) or real(texts)  # type: ignore[method-assign]
+        scope = find_scope(agent.store, TOPIC, 40)
+        assert set(scope.keys) == _on_topic_keys(agent)
+    assert embedded == []

@@ -212,12 +212,16 @@ class Store:
             if progress:
                 progress("keyword index", 1, 1)
 
+    @property
+    def holds_vectors(self) -> bool:
+        """True when the store's vectors were made by this embedder (False in a keyword-only store)."""
+        return self.embedder is not None and embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
+
     def paper_vectors(self, keys: list[str]) -> dict[str, list[float]] | None:
         """One vector per paper (its title+abstract chunk), stored or computed; None in a keyword-only store."""
         if self.embedder is None:
             return None
-        has_vectors = embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
-        stored = self.vectors.get([f"{k}#abstract" for k in keys]) if has_vectors else {}
+        stored = self.vectors.get([f"{k}#abstract" for k in keys]) if self.holds_vectors else {}
         found = {cid.rsplit("#", 1)[0]: vec for cid, vec in stored.items()}
         missing = [k for k in keys if k not in found]
         if missing:
@@ -283,13 +287,13 @@ class Store:
                 self.refresh_keyword_index(force=True)
                 chunk_lists.append(self.keyword.search(query, depth, keys))
         # Dense search only where this store holds vectors of this embedder (not in a keyword-only store).
-        has_vectors = embedder_name(self.settings.embedding_model) == self.catalog.meta("embedder")
+        has_vectors = self.holds_vectors
         if mode == "dense" and not has_vectors:
             raise SurveyError(
                 f"the store {self.root} has no vectors for {self.settings.embedding_model!r}; "
                 "run `survey ingest` without --keyword-only"
             )
-        if mode in ("hybrid", "dense") and has_vectors and self.embedder is not None:
+        if mode in ("hybrid", "dense") and has_vectors:
             try:
                 dense = self._dense(query, depth, keys)
             except VectorsUnavailable as exc:

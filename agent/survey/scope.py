@@ -70,7 +70,10 @@ def find_scope(
             if hit.key not in exclude:
                 pool.setdefault(hit.key)
     found = catalog.papers(list(pool))
-    judged = judge(topic, found, background, store.paper_vectors, store.embed_text(topic))
+    # Meaning is compared only where the store holds vectors: a keyword-only store opened with an embedder
+    # would otherwise embed the whole background sample (1,500 abstracts, minutes on 2 cores) for one survey.
+    judged = judge(topic, found, background, store.paper_vectors,
+                   store.embed_text(topic) if store.holds_vectors else None)
     ranked = sorted(judged.values(), key=lambda r: (-r.score, r.key))
     relevant = [r.key for r in ranked if r.relevant]
     chosen = [k for k in include if k not in exclude]

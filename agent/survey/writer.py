@@ -167,7 +167,7 @@ class SurveyWriter:
             return Outline.from_dict(saved)
         self._emit("outline", f"clustering {len(keys)} papers into themes")
         # Papers are grouped by what they do (their cards' method sentences), not by whole-abstract
-        # vectors; the embedder is None in a keyword-only store, where TF-IDF alone groups them.
+        # vectors; without an embedder (embedding_model "none") TF-IDF alone groups them.
         embedder = self.store.embedder
         abstracts = {p.key: p.abstract or "" for p in self.store.catalog.papers(keys)}
         outline = make_outline([cards[k] for k in keys], None, topic, self.llm, k_range, sections, model,
