@@ -372,6 +372,12 @@ def test_position_joins_their_phrase_to_the_users_contribution() -> None:
                         "log-probabilities instead of the generated text. We release the code.") == (
         "decomposes criteria into yes/no questions")
     assert contribution("Screening is slow. We release the code and the judgments.") == "releases the code and the judgments"
+    # A long clause keeps its apposition (a cut at the first comma left only the method's name, and no
+    # positioning sentence at all) and ends at an "and" past 20 words.
+    assert contribution("We propose AdaDraft, a lightweight controller that reads the draft model's hidden state and "
+                        "token entropy at each step and decides whether to keep drafting or hand the block to the "
+                        "target model.") == ("proposes AdaDraft, a lightweight controller that reads the draft "
+                                             "model's hidden state and token entropy at each step")
     assert contribution("We fine-tuned a model for screening reviews.") == "fine-tuned a model for screening reviews"
     assert their_phrase("These papers build benchmarks for long-video QA.", abstract) == "build benchmarks for long-video QA"
     assert their_phrase("We propose a retrieval step that selects frames", abstract) == ""  # the user's own words

@@ -32,6 +32,19 @@ def third_singular(verb: str) -> str:
     return verb + "s"
 
 
+def _first_step(clause: str, most: int = 20) -> str:
+    """A long contribution clause cut to its first step, without asides: "decomposes criteria into questions
+    (population, ...), ask a model each question, and read ..." -> "decomposes criteria into questions".
+    An apposition stays ("AdaDraft, a controller that ..."); past `most` words it ends at an " and "."""
+    clause = re.sub(r"\s*\([^)]*\)", "", clause)
+    clause = re.split(r",\s+(?=(?!(?:an?|the)\b)[a-z])", clause, maxsplit=1)[0].strip()
+    words = clause.split()
+    if len(words) > most:
+        head = " ".join(words[:most])
+        clause = head.rsplit(" and ", 1)[0] if " and " in head else head
+    return clause.rstrip(",;: ")
+
+
 def contribution(abstract: str) -> str:
     """The user's contribution as a verb phrase ("proposes a retrieval step that ...", "decomposes a review's
     criteria into ..."), or "": the first "we <verb> ..." clause, a weak verb ("we release", "we show") only
@@ -41,8 +54,8 @@ def contribution(abstract: str) -> str:
         for match in _CONTRIBUTES.finditer(sentence):
             verb = match.group(1).lower()
             rest = _CLAUSE_END.split(match.group(2), maxsplit=1)[0].strip().rstrip(".")
-            if len(rest.split()) > 15:  # a list of steps: its first, without asides ("(population, ...)")
-                rest = re.sub(r"\s*\([^)]*\)", "", rest).split(", ")[0].strip()
+            if len(rest.split()) > 15:
+                rest = _first_step(rest)
             if verb in _NOT_A_VERB or len(rest.split()) < 2:
                 continue
             said = verb if verb.endswith("ed") else third_singular(verb)  # "we fine-tuned" stays past
