@@ -9,6 +9,7 @@ import re
 
 from agent.core.paper import Paper
 from agent.core.text import split_sentences, stems
+from agent.survey.facets import introduced_name, stated_limitation, training
 from agent.survey.models import PaperCard
 
 # Cue words per role; a sentence's role score is its cue hits plus its overlap with the topic.
@@ -20,8 +21,6 @@ _CUES = {
               r"architecture|approach|benchmark|dataset)\b",
     "result": r"\b(results?|outperform\w*|achiev\w*|improv\w*|show(?:s|ed)? that|experiments?|state-of-the-art|"
               r"sota|surpass\w*|gains?|accuracy|reduc\w*|demonstrat\w*|evaluat\w*)\b|\d+(?:\.\d+)?\s?%",
-    "limitation": r"\b(remain\w*|still|open|future|limitation\w*|struggl\w*|challeng\w*|gap|fall short|far from|"
-                  r"lag\w*|fail\w*)\b",
 }
 _METRICS = ["accuracy", "F1", "BLEU", "ROUGE", "METEOR", "CIDEr", "mAP", "AUC", "AUROC", "recall", "precision",
             "FID", "CLIPScore", "perplexity", "success rate", "win rate", "WER", "exact match", "pass@1", "mIoU",
@@ -121,12 +120,7 @@ def make_card(paper: Paper, topic: str) -> PaperCard:
             roles[role] = sentences[i]
     if not roles and sentences:
         roles["method"] = sentences[0]
-    limitation = ""
-    for s in sentences:
-        if re.search(_CUES["limitation"], s, flags=re.IGNORECASE) and len(s) >= 25:
-            limitation = s
-            if s not in roles.values():
-                break
+    limitation, prior = stated_limitation(paper.abstract or "")
     text = paper.abstract or ""
     return PaperCard(
         key=paper.key, title=paper.title, year=paper.year, venue=paper.venue, authors=list(paper.authors),
@@ -135,16 +129,20 @@ def make_card(paper: Paper, topic: str) -> PaperCard:
         metrics=list(dict.fromkeys(m.group(1) for m in _METRIC.finditer(text)))[:4],
         numbers=list(dict.fromkeys(m.group(1).strip() for m in _NUMBER.finditer(text) if re.search(r"\D", m.group(1))))[:6],
         headline=headline(text), truncated=paper.abstract_truncated, name=short_name(paper),
+        training=training(text), prior_gap=prior,
     )
 
 
 def short_name(paper: Paper) -> str:
-    """A name a sentence can start with: the title's name before a colon, else the first author's surname."""
+    """A name a sentence can start with: the title's name before a colon, the system name the abstract
+    introduces ("we propose FLAIR"), else the first author's surname; "" when none is known."""
     if ":" in paper.title:
         head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
         # A name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1"), not a phrase ("Breaking the Modality Barrier").
         if 1 <= len(head.split()) <= 3 and len(head) <= 30 and re.search(r"\w[A-Z0-9]", head):
             return head
+    if introduced := introduced_name(paper.abstract or "", paper.title):
+        return introduced
     if paper.authors:
         surname = paper.authors[0].split()[-1]
         return surname if len(paper.authors) == 1 else f"{surname} et al."

@@ -17,6 +17,7 @@ from agent.check.checker import gate
 from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
 from agent.core.templates import render_template
 from agent.survey.models import PaperCard, Sentence, SentenceKind
+from agent.survey.synthesis import Group, names_list, with_contrast
 
 if TYPE_CHECKING:
     from agent.check.checker import Checker
@@ -82,6 +83,9 @@ def one_sentence(reply: str, key: str, keys: list[str], name: str = "") -> tuple
     if others:
         problems.append(f"@{key}: removed citation(s) of {', '.join('@' + k for k in others)} from its sentence")
     first = CITE_GROUP.sub("", first).strip().lstrip(":;,-– ").strip()
+    if len(key) >= 5 and key != name:
+        # The model copied the citation key as the paper's name ("ImplicitMultimodalAlignment exposes ...").
+        first = re.sub(rf"(?<![@\w-]){re.escape(key)}(?![\w-])", name or "This work", first)
     if first[:1].islower() and not (name and first.lower().startswith(name.lower())):
         first = f"{name or 'This work'} {first}"  # "[@key] presents X" lost its subject with the citation
     return with_citation(first, [key]), problems
@@ -165,44 +169,62 @@ class Drafter:
                                  allow_empty=True).text
 
     def draft(self, cards: list[PaperCard], theme: str, kind: SentenceKind = SentenceKind.PAPER,
-              compare: bool = True) -> GroupDraft:
-        """Sentences for one group: one call per paper over the group's cards, one comparison, then the check.
+              compare: bool = True, group: Group | None = None, names: dict[str, str] | None = None) -> GroupDraft:
+        """Sentences for one group: one call per paper over the group's cards, then the check; a group
+        sharing a facet (`group.facet`) also gets a sentence on what they share, citing exactly them, and
+        a contrast of two of its verified sentences.
 
         `kind`: what each paper's sentence says, its finding (`PAPER`) or the open problem it points to.
+        `names`: how each paper is named as a subject (synthesis.subjects), else its card's name.
         """
         keys = [c.key for c in cards]
+        names = names or {c.key: c.name for c in cards}
+        facet = group.facet if group is not None and kind == SentenceKind.PAPER else ""
         block = cards_block(cards, "limitation" if kind == SentenceKind.OPEN_PROBLEM else "sentences")
         sentences: list[str] = []
         problems: list[str] = []
         for card in cards:
-            sentence = self._one(card, cards, block, theme, kind, problems)
+            sentence = self._one(card, cards, block, theme, kind, problems, names.get(card.key, ""), facet)
             if sentence:
                 sentences.append(sentence)
-        if compare and kind == SentenceKind.PAPER and len(cards) > 1:
-            reply = self._complete(render_template("write_compare", cards_block=block, theme=theme, topic=self.topic, keys=keys), 70)
-            gated = gate(reply.replace("\n", " "), keys, uncited="drop")
-            problems += gated.problems
-            # Citations may stand as subjects ("[@a] uses X, while [@b] ..."): kept where the model put them.
-            names = {c.key: c.name for c in cards}
-            both = [c for s in gated.sentences if len(set(parse_keys(s))) >= 2 if (c := end_cited(s, names))][:1]
-            for s in both:
-                shown = [f"{c.title} {c.brief} {c.limitation}" for c in cards if c.key in parse_keys(s)]
-                if problem := self.checker.comparison(s, shown, self.topic):
-                    problems.append(problem)
-                else:
-                    sentences.append(s)
-            if not both:
-                problems.append("no comparison sentence citing two of the group's papers")
-        return self.check(sentences, keys, kind, problems, cards)
+        shared = [c for c in cards if group is not None and c.key in group.shared_by]
+        if compare and facet and len(shared) >= 2:
+            if grouped := self._grouping(block, theme, facet, shared, problems):
+                sentences.insert(0, grouped)
+        checked = self.check(sentences, keys, kind, problems, cards)
+        if compare and facet:
+            checked.sentences = with_contrast(checked.sentences, names, [c.key for c in shared])
+        return checked
+
+    def _grouping(self, block: str, theme: str, facet: str, shared: list[PaperCard], problems: list[str]) -> str:
+        """One sentence on what the papers sharing `facet` have in common, cited to exactly them, or ""
+        (it must be about the facet and name them all; the check then verifies it against each)."""
+        named = all(c.name for c in shared)
+        subject = names_list([c.name for c in shared]) if named else ("Two works" if len(shared) == 2 else "Several works")
+        prompt = render_template("write_group", cards_block=block, theme=theme, topic=self.topic, facet=facet,
+                                 names=subject)
+        reply = CITE_GROUP.sub("", self._complete(prompt, 60).replace("\n", " ")).strip()
+        sentence = next((s for s in gate(reply, [], uncited="keep").sentences), "").strip()
+        facet_words = {w for w in re.findall(r"[a-z0-9]{3,}", facet.lower())}
+        said = sentence.lower()
+        if not sentence or not sentence.startswith(subject) or not all(w[:5] in said for w in facet_words):
+            problems.append(f"no sentence on what {subject} share about {facet!r}")
+            return ""
+        return with_citation(sentence.rstrip(".").strip(), [c.key for c in shared])
 
     def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: SentenceKind,
-             problems: list[str]) -> str:
+             problems: list[str], subject: str = "", facet: str = "") -> str:
         """The sentence about one paper: asked over the group's cards, checked for attribution, reworded if copied."""
         keys = [c.key for c in cards]
+        subject = subject or card.name
+        if kind == SentenceKind.OPEN_PROBLEM:
+            # Attributed, so that a gap the paper sees in earlier work is never said of the paper itself.
+            subject = f"According to {subject or 'one study'},"
         prompt = render_template("write_one", cards_block=block, theme=theme, topic=self.topic, key=card.key,
-                        title=card.title, open_problem=kind == SentenceKind.OPEN_PROBLEM, subject=card.name)
+                                 title=card.title, open_problem=kind == SentenceKind.OPEN_PROBLEM, subject=subject,
+                                 facet=facet)
         # ~20 words; a tight budget keeps a weak model from pasting the whole card.
-        sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, card.name)
+        sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, subject)
         problems += found
         others = {c.key: c.text for c in cards if c.key != card.key}
         if sentence and (other := names_another(sentence, card, cards)):

@@ -207,6 +207,9 @@ class PaperCard:
     headline: str = ""  # the result phrase with a number, for the comparison table
     truncated: bool = False
     name: str = ""  # how a sentence can name the paper: "InfiniBench", "Smith et al.", or "" when neither fits
+    method_kind: str = ""  # its most telling field phrase another paper of the scope shares ("token pruning")
+    training: str = ""  # "training-free", "trained" or "" (the abstract does not say)
+    prior_gap: bool = False  # its `limitation` is of earlier work ("existing methods fail to ..."), not its own
 
     @property
     def brief(self) -> str:

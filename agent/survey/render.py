@@ -104,6 +104,7 @@ def markdown(survey: Survey) -> str:
               "kept": sum(x.kind != SentenceKind.POSITION for s in survey.sections if s.kind not in _CODE_WRITTEN for x in s.sentences),
               "recall": recall, "precision": precision, "flagged": sum(len(s.flagged) for s in survey.sections)}
     table = [{"paper": _cell(f"{r['title']} (`{r['key']}`)"), "year": _cell(r.get("year") or ""),
+              "method": _cell(r.get("method", "")), "training": _cell(r.get("training", "")),
               "task": _cell(r.get("task", "")), "headline": _cell(r.get("headline", ""))} for r in survey.table]
     bib = survey.files.get("bib", "").rsplit("/", 1)[-1] or "references.bib"
     return render_template(

@@ -24,7 +24,8 @@ from agent.core.hashing import file_sha256, sha256
 from agent.core.templates import render_template
 from agent.evidence import best_sentences
 from agent.survey.cards import make_card
-from agent.survey.draft import Drafter, GroupDraft, groups_of
+from agent.survey.draft import Drafter, GroupDraft
+from agent.survey.facets import Vocabulary, contributes
 from agent.survey.models import (
     Outline,
     PaperCard,
@@ -47,6 +48,7 @@ from agent.survey.position import contribution, position_sentence, their_phrase
 from agent.survey.render import bibtex, markdown, to_json
 from agent.survey.scope import find_scope, sources_of
 from agent.survey.state import RunState, write_atomic
+from agent.survey.synthesis import Group, plan_groups, subjects
 
 if TYPE_CHECKING:
     from agent.core.settings import Settings
@@ -80,7 +82,7 @@ class _Run:
     scope: Scope
     cards: dict[str, PaperCard]
     outline: Outline
-    groups: list[tuple[Theme, list[str]]]  # the themes' papers in drafting groups, in order
+    groups: list[tuple[Theme, Group]]  # the themes' papers in drafting groups, in order
     drafter: Drafter
     estimate: float  # seconds the drafting will take
     by_theme: dict[str, list[GroupDraft]] = field(default_factory=dict)
@@ -146,14 +148,21 @@ class SurveyWriter:
         return scope
 
     def _cards(self, state: RunState, scope: Scope, topic: str) -> dict[str, PaperCard]:
-        inputs = {"keys": scope.keys, "topic": topic, "generation": self.store.catalog.generation}
+        inputs = {"keys": scope.keys, "topic": topic, "generation": self.store.catalog.generation, "facets": 1}
         saved = state.load("cards", inputs)
         if saved is not None:
             return {c["key"]: from_dict(PaperCard, c) for c in saved}
         papers = self.store.catalog.papers(scope.keys)
         cards = [make_card(p, topic) for p in papers if p.abstract]
+        vocabulary = self._vocabulary(list(c.key for c in cards), topic)
+        for card in cards:
+            card.method_kind = vocabulary.method_kind(card.key, card.method)
         state.save("cards", inputs, [asdict(c) for c in cards])
         return {c.key: c for c in cards}
+
+    def _vocabulary(self, keys: list[str], topic: str) -> Vocabulary:
+        """The field phrases of the papers kept, with how many of them use each (facets.Vocabulary)."""
+        return Vocabulary({p.key: f"{p.title}. {p.abstract or ''}" for p in self.store.catalog.papers(keys) if p}, topic)
 
     def _outline(self, state: RunState, cards: dict[str, PaperCard], topic: str, sections: int | None,
                  k_range: tuple[int, int], user_outline: Outline | None, model: str | None) -> Outline:
@@ -184,15 +193,17 @@ class SurveyWriter:
         return groups * 3.0 + papers * 1.5
 
     def _draft_group(self, state: RunState, drafter: Drafter, cards: list[PaperCard], theme: str, kind: SentenceKind,
-                     stage: str, model: str | None, compare: bool = True) -> GroupDraft:
+                     stage: str, model: str | None, compare: bool = True, group: Group | None = None,
+                     names: dict[str, str] | None = None) -> GroupDraft:
         inputs = {"keys": [asdict(c) for c in cards], "theme": theme, "topic": drafter.topic, "kind": kind,
                   "model": model or self.settings.model, "judge": self.settings.verify_model,
-                  "repair": self.settings.repair, "compare": compare}
+                  "repair": self.settings.repair, "compare": compare, "plan": asdict(group) if group else None,
+                  "names": names}
         saved = state.load(stage, inputs)
         if saved is not None:
             return GroupDraft(saved["keys"], [from_dict(Sentence, s) for s in saved["sentences"]], saved["flagged"],
                               saved["problems"], saved["judged"], saved["draft_recall"], saved["missing"])
-        result = drafter.draft(cards, theme, kind, compare)
+        result = drafter.draft(cards, theme, kind, compare, group, names)
         state.save(stage, inputs, result.to_dict())
         return result
 
@@ -284,7 +295,8 @@ class SurveyWriter:
             write_atomic(outline_path, outline_markdown(outline, plan.subject, {k: c.title for k, c in cards.items()}))
             timings["outline"] = time.perf_counter() - t
         model_name = model or self.settings.model
-        groups = [(th, g) for th in outline.themes for g in groups_of(th.keys, self._group_size(model_name))]
+        vocabulary = self._vocabulary(list(cards), plan.subject)
+        groups = [(th, g) for th in outline.themes for g in plan_groups(th.keys, vocabulary, self._group_size(model_name))]
         # Beyond the themes' groups: one group of open problems, one positioning call per theme.
         extra = plan.planned(SectionKind.OPEN_PROBLEMS) + (len(outline.themes) if plan.positioned else 0)
         estimate = self._estimate(len(groups) + extra, len(cards), model_name)
@@ -331,19 +343,23 @@ class SurveyWriter:
             survey.coverage["must_cite"] = {k: k in cited for k in plan.must_cite}
         return self._save(survey, path, state, outline_path if plan.editable_outline else None)
 
-    def _draft_all(self, state: RunState, drafter: Drafter, groups: list[tuple[Theme, list[str]]],
+    def _draft_all(self, state: RunState, drafter: Drafter, groups: list[tuple[Theme, Group]],
                    cards: dict[str, PaperCard], model: str | None, estimate: float, kind: SentenceKind,
                    compare: bool = True) -> dict[str, list[GroupDraft]]:
         """Every group, in order, each saved as it finishes; progress after each."""
         t = time.perf_counter()
         by_theme: dict[str, list[GroupDraft]] = {}
         verified = kept = 0
+        names: dict[str, dict[str, str]] = {}
         for n, (theme, group) in enumerate(groups):
             left = estimate if n == 0 else (time.perf_counter() - t) / n * (len(groups) - n)
             done = f"; {kept}/{verified} sentences supported so far" if verified else ""
-            self._emit("draft", f"drafting {theme.name!r} ({len(group)} papers){done}", n, len(groups), left)
-            draft = self._draft_group(state, drafter, [cards[k] for k in group], theme.name, kind,
-                                      f"draft-{digest_of(theme.name)}-{n}", model, compare)
+            self._emit("draft", f"drafting {theme.name!r} ({len(group.keys)} papers){done}", n, len(groups), left)
+            if theme.name not in names:  # "One study", "Another study" vary over a whole section
+                names[theme.name] = subjects([cards[k] for k in theme.keys])
+            draft = self._draft_group(state, drafter, [cards[k] for k in group.keys], theme.name, kind,
+                                      f"draft-{digest_of(theme.name)}-{n}", model, compare, group,
+                                      {k: names[theme.name][k] for k in group.keys})
             verified += draft.judged
             kept += sum(s.status == "supported" for s in draft.sentences)
             by_theme.setdefault(theme.name, []).append(draft)
@@ -379,8 +395,14 @@ class SurveyWriter:
             return [Section(planned.title, planned.kind)]
         self._emit(planned.kind.value, f"open problems from {len(cards)} papers")
         draft = self._draft_group(run.state, run.drafter, cards, planned.title, planned.sentences, "open-problems",
-                                  run.model)
-        return [self._section(planned.title, planned.kind, [c.key for c in cards], [draft])]
+                                  run.model, names=subjects(cards))
+        section = self._section(planned.title, planned.kind, [c.key for c in cards], [draft])
+        if len(cards) < 3:
+            # Few abstracts state a limitation: the section stays short and says so, rather than padding.
+            said = "1 of the surveyed papers' abstracts states" if len(cards) == 1 else \
+                f"{len(cards)} of the surveyed papers' abstracts state"
+            section.text = f"This section is short: only {said} a limitation or an open question."
+        return [section]
 
     def _group_size(self, model: str) -> int:
         # A 1.5B model keeps track of ~5 papers per call; a remote model handles more.
@@ -391,7 +413,8 @@ class SurveyWriter:
         """Up to 6 papers whose abstracts name what remains hard, spread over the themes."""
         picked: list[PaperCard] = []
         for theme in outline.themes:
-            with_limit = [cards[k] for k in theme.keys if cards[k].limitation]
+            # A limitation the paper states, not a sentence about what it contributes ("we propose ...").
+            with_limit = [cards[k] for k in theme.keys if cards[k].limitation and not contributes(cards[k].limitation)]
             with_limit.sort(key=lambda c: -scope.relevance.get(c.key, 0.0))
             picked += with_limit[:2]
         picked.sort(key=lambda c: -scope.relevance.get(c.key, 0.0))
@@ -504,15 +527,17 @@ class SurveyWriter:
         return [conclusion]
 
     def _table(self, survey: Survey, cards: dict[str, PaperCard], outline: Outline) -> list[dict[str, Any]]:
-        """A row per cited paper with a dataset or a headline result; its year is the store's (None if unknown)."""
+        """A row per cited paper: its kind of method, whether it trains, the benchmarks it names and a headline
+        result, each found in its abstract (facets); its year is the store's (None if unknown)."""
         cited = set(survey.cited)
         years = {p["key"]: p.get("year") for p in survey.references}
         rows = []
         for theme in outline.themes:
             for key in theme.keys:
                 card = cards[key]
-                if key in cited and (card.datasets or card.headline):
+                if key in cited:
                     rows.append({"key": key, "title": card.title, "year": years.get(key), "theme": theme.name,
+                                 "method": card.method_kind, "training": card.training,
                                  "task": ", ".join(card.datasets[:2]), "headline": card.headline})
         return rows
 
