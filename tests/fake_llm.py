@@ -82,6 +82,10 @@ class FakeLLM(CustomLLM):
         if prompt.startswith("These papers form one theme"):
             words = prompt.split("Key terms of these papers:", 1)[1].split(".")[0].split(",")
             return " ".join(w.strip() for w in words[:2]).capitalize()
+        if prompt.startswith("Sentences from") and (start := re.search(r"^Start with: (.+)$", prompt, re.M)):
+            # The writer's grouping sentence: what the named papers share about the phrase it gives.
+            facet = re.search(r"each mentioning (.+):$", prompt, re.M)
+            return f"{start.group(1)} all use {facet.group(1) if facet else 'it'}."
         if "have in common, as one verb phrase" in prompt:
             return "study one paper at a time"
         everything = "\n".join(m["content"] for m in messages)

@@ -138,8 +138,11 @@ def short_name(paper: Paper) -> str:
     introduces ("we propose FLAIR"), else the first author's surname; "" when none is known."""
     if ":" in paper.title:
         head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
-        # A name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1"), not a phrase ("Breaking the Modality Barrier").
-        if 1 <= len(head.split()) <= 3 and len(head) <= 30 and re.search(r"\w[A-Z0-9]", head):
+        # A name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1", a lone word "Liquid"), not a phrase ("Breaking the
+        # Modality Barrier", "Seconds to Hours").
+        words = head.split()
+        if (1 <= len(words) <= 3 and len(head) <= 30 and re.search(r"\w[A-Z0-9]", head)) or \
+                (len(words) == 1 and len(head) >= 3 and head[:1].isupper() and head.isalpha()):
             return head
     if introduced := introduced_name(paper.abstract or "", paper.title):
         return introduced

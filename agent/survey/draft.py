@@ -17,7 +17,7 @@ from agent.check.checker import gate
 from agent.core.citations import CITE_GROUP, UNCITED, parse_keys, with_citation
 from agent.core.templates import render_template
 from agent.survey.models import PaperCard, Sentence, SentenceKind
-from agent.survey.synthesis import Group, names_list, with_contrast
+from agent.survey.synthesis import Group, names_list, own_subject, with_contrast
 
 if TYPE_CHECKING:
     from agent.check.checker import Checker
@@ -83,7 +83,7 @@ def one_sentence(reply: str, key: str, keys: list[str], name: str = "") -> tuple
     if others:
         problems.append(f"@{key}: removed citation(s) of {', '.join('@' + k for k in others)} from its sentence")
     first = CITE_GROUP.sub("", first).strip().lstrip(":;,-– ").strip()
-    if len(key) >= 5 and key != name:
+    if len(key) >= 5 and key != name and len(re.findall(r"[A-Z][a-z]+", key)) >= 2:
         # The model copied the citation key as the paper's name ("ImplicitMultimodalAlignment exposes ...").
         first = re.sub(rf"(?<![@\w-]){re.escape(key)}(?![\w-])", name or "This work", first)
     if first[:1].islower() and not (name and first.lower().startswith(name.lower())):
@@ -158,6 +158,11 @@ def _sources(card: PaperCard) -> list[str]:
     return [card.problem, card.method, card.result, card.limitation]
 
 
+# A grouping sentence that says only that the papers share a word ("both mention X", "have in common").
+_EMPTY = re.compile(r"\b(mention\w*|in common|(?:both|all) (?:discuss|explore|address|study|focus on)|"
+                    r"different approaches)\b", re.IGNORECASE)
+
+
 class Drafter:
     """Writes and checks groups of cards with one LLM client and one checker."""
 
@@ -189,28 +194,31 @@ class Drafter:
                 sentences.append(sentence)
         shared = [c for c in cards if group is not None and c.key in group.shared_by]
         if compare and facet and len(shared) >= 2:
-            if grouped := self._grouping(block, theme, facet, shared, problems):
+            if grouped := self._grouping(block, theme, group, shared, problems):
                 sentences.insert(0, grouped)
         checked = self.check(sentences, keys, kind, problems, cards)
         if compare and facet:
             checked.sentences = with_contrast(checked.sentences, names, [c.key for c in shared])
         return checked
 
-    def _grouping(self, block: str, theme: str, facet: str, shared: list[PaperCard], problems: list[str]) -> str:
-        """One sentence on what the papers sharing `facet` have in common, cited to exactly them, or ""
-        (it must be about the facet and name them all; the check then verifies it against each)."""
+    def _grouping(self, block: str, theme: str, group: Group, shared: list[PaperCard], problems: list[str]) -> str:
+        """One sentence on what the papers sharing the group's facet have in common, cited to exactly them,
+        or "": it must name them, be about the facet and say more than that they mention it (the check then
+        verifies it against each of them)."""
+        facet = group.facet
         named = all(c.name for c in shared)
         subject = names_list([c.name for c in shared]) if named else ("Two works" if len(shared) == 2 else "Several works")
-        prompt = render_template("write_group", cards_block=block, theme=theme, topic=self.topic, facet=facet,
-                                 names=subject)
+        lines = [(c.name or f"Paper {i + 1}", group.evidence.get(c.key) or c.brief) for i, c in enumerate(shared)]
+        prompt = render_template("write_group", lines=lines, theme=theme, topic=self.topic, facet=facet, names=subject)
         reply = CITE_GROUP.sub("", self._complete(prompt, 60).replace("\n", " ")).strip()
         sentence = next((s for s in gate(reply, [], uncited="keep").sentences), "").strip()
         facet_words = {w for w in re.findall(r"[a-z0-9]{3,}", facet.lower())}
         said = sentence.lower()
-        if not sentence or not sentence.startswith(subject) or not all(w[:5] in said for w in facet_words):
+        if not sentence or not sentence.startswith(subject) or not all(w[:5] in said for w in facet_words) \
+                or _EMPTY.search(sentence):
             problems.append(f"no sentence on what {subject} share about {facet!r}")
             return ""
-        return with_citation(sentence.rstrip(".").strip(), [c.key for c in shared])
+        return with_citation(sentence.rstrip(".").strip() + ".", [c.key for c in shared])
 
     def _one(self, card: PaperCard, cards: list[PaperCard], block: str, theme: str, kind: SentenceKind,
              problems: list[str], subject: str = "", facet: str = "") -> str:
@@ -225,6 +233,8 @@ class Drafter:
                                  facet=facet)
         # ~20 words; a tight budget keeps a weak model from pasting the whole card.
         sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, subject)
+        if kind == SentenceKind.PAPER:
+            sentence = own_subject(sentence, subject)
         problems += found
         others = {c.key: c.text for c in cards if c.key != card.key}
         if sentence and (other := names_another(sentence, card, cards)):

@@ -36,6 +36,8 @@ shown demonstrated remarkable impressive promising enable enables enabling allow
 such other each every all some any its their these those there here via into onto upon among per than then
 more most less can could may might should would will must one two three four five six seven eight nine ten
 without despite even still yet already just much very highly largely rather instead due able unable
+offers offer provides provide requires require includes include yields yield leads lead makes make takes take
+gives give lacks lack contains contain covers cover introduces proposed named called termed known
 """.split())
 # A phrase ends on a noun: not an adverb, a participle or an adjective ("pretrained unimodal").
 _NOT_LAST = re.compile(r"(?:ly|ed|ive|ous|able|ible|ful|less|ic|al)$")
@@ -102,9 +104,9 @@ def stated_limitation(abstract: str) -> tuple[str, bool]:
     to ...") rather than the paper's own ("our method still ..."). ("", False) when none."""
     for sentence in split_sentences(abstract or ""):
         if LIMITATION.search(sentence) and len(sentence) >= 30:
-            own = bool(re.search(r"\b(our|we)\b", sentence, re.IGNORECASE)) and not re.search(
-                r"\b(existing|previous|prior|current|conventional|traditional|most)\b", sentence, re.IGNORECASE)
-            return sentence, not own
+            prior = re.search(r"\b(existing|previous|prior|current|conventional|traditional|most|many|"
+                              r"mainstream|popular)\b", sentence, re.IGNORECASE)
+            return sentence, bool(prior)
     return "", False
 
 
@@ -141,6 +143,7 @@ class Vocabulary:
     """The scope's phrases with their document frequency: what is shared, and how telling it is."""
 
     def __init__(self, texts: dict[str, str], topic: str) -> None:
+        self.texts = texts
         self.phrases = {key: candidate_phrases(text) for key, text in texts.items()}
         self.df: Counter[tuple[str, ...]] = Counter(p for found in self.phrases.values() for p in found)
         self.n = max(len(texts), 1)
@@ -148,7 +151,8 @@ class Vocabulary:
 
     def weight(self, phrase: tuple[str, ...]) -> float:
         """How telling a shared phrase is: rare in the scope, several words, not only the topic's words."""
-        if set(phrase) <= self.topic or self.df[phrase] / self.n > 0.4:
+        # In a scope of 10+ papers, a phrase in more than 40% of them is the field's, not a group's.
+        if set(phrase) <= self.topic or (self.n >= 10 and self.df[phrase] / self.n > 0.4) or self.df[phrase] == self.n:
             return 0.0
         return math.log(self.n / self.df[phrase]) * (1.0 + 0.5 * (len(phrase) - 1))
 
@@ -157,19 +161,27 @@ class Vocabulary:
         forms = Counter(found[phrase] for found in self.phrases.values() if phrase in found)
         return forms.most_common(1)[0][0] if forms else " ".join(phrase)
 
-    def shared(self, keys: Iterable[str], least: int = 2) -> list[tuple[tuple[str, ...], set[str]]]:
-        """Phrases at least `least` of `keys` use, best first, each with the papers that use it; a phrase
-        inside a longer one with the same papers is left out ("token" beside "visual token pruning")."""
+    def shared(self, keys: Iterable[str], least: int = 2, words: int = 1) -> list[tuple[tuple[str, ...], set[str]]]:
+        """Phrases of at least `words` words (or names) that at least `least` of `keys` use, best first, each
+        with the papers that use it; a phrase inside a longer one with the same papers is left out ("token"
+        beside "visual token pruning")."""
         keys = list(keys)
         holders: dict[tuple[str, ...], set[str]] = {}
         for key in keys:
-            for phrase in self.phrases.get(key, {}):
-                if self.weight(phrase) > 0:
+            for phrase, surface in self.phrases.get(key, {}).items():
+                if self.weight(phrase) > 0 and (len(phrase) >= words or _is_name(surface)):
                     holders.setdefault(phrase, set()).add(key)
         found = [(p, ks) for p, ks in holders.items() if len(ks) >= least]
         found = [(p, ks) for p, ks in found
                  if not any(len(q) > len(p) and ks <= kq and _inside(p, q) for q, kq in found)]
         return sorted(found, key=lambda x: (-len(x[1]) * self.weight(x[0]), x[0]))
+
+    def sentence_with(self, key: str, phrase: tuple[str, ...]) -> str:
+        """The first sentence of a paper's text that holds `phrase` (by its stems)."""
+        for sentence in split_sentences(self.texts.get(key, "")):
+            if phrase in candidate_phrases(sentence):
+                return sentence
+        return ""
 
     def method_kind(self, key: str, prefer: str = "") -> str:
         """The paper's most telling phrase that some other paper of the scope shares, preferring one in

@@ -13,7 +13,7 @@ from agent.check.sentences import copies
 from agent.core.citations import CITE_GROUP
 from agent.core.text import split_sentences
 
-_CONTRIBUTES = re.compile(r"\bwe ([a-z][a-z\-]+)\b\s+(.+)", re.IGNORECASE)
+_CONTRIBUTES = re.compile(r"\bwe (?:also |further |then |additionally |finally )?([a-z][a-z\-]+)\b\s+(.+)", re.IGNORECASE)
 # "We <verb>" that says no contribution ("we are", "we also"), or a weaker one, tried only when nothing else is.
 _NOT_A_VERB = {"are", "were", "have", "had", "can", "could", "will", "would", "may", "might", "also", "then",
                "thus", "here", "further", "first", "next", "now", "do", "did", "should", "must", "need", "use", "used"}
@@ -45,10 +45,9 @@ def _first_step(clause: str, most: int = 20) -> str:
     return clause.rstrip(",;: ")
 
 
-def contribution(abstract: str) -> str:
-    """The user's contribution as a verb phrase ("proposes a retrieval step that ...", "decomposes a review's
-    criteria into ..."), or "": the first "we <verb> ..." clause, a weak verb ("we release", "we show") only
-    when no other is found."""
+def contributions(abstract: str) -> list[str]:
+    """Every contribution clause of the user's abstract as a verb phrase ("proposes a retrieval step that
+    ...", "evaluates on long-video benchmarks"), strong verbs first, weak ones ("we release", "we show") last."""
     found: list[tuple[bool, str]] = []
     for sentence in split_sentences(abstract):
         for match in _CONTRIBUTES.finditer(sentence):
@@ -60,7 +59,23 @@ def contribution(abstract: str) -> str:
                 continue
             said = verb if verb.endswith("ed") else third_singular(verb)  # "we fine-tuned" stays past
             found.append((verb in _WEAK, f"{said} {rest}"))
-    return min(found, key=lambda x: x[0])[1] if found else ""
+    return [c for _, c in sorted(found, key=lambda x: x[0])]
+
+
+def contribution(abstract: str) -> str:
+    """The user's main contribution as a verb phrase, or "": the first strong "we <verb> ..." clause."""
+    found = contributions(abstract)
+    return found[0] if found else ""
+
+
+def closest(ours: list[str], theirs: str, used: set[str]) -> str:
+    """The contribution clause nearest in words to a paragraph's papers (`theirs`) that no earlier paragraph
+    used; the nearest used one when all are."""
+    mine = set(re.findall(r"[a-z]{4,}", theirs.lower()))
+    def near(clause: str) -> int:
+        return len(set(re.findall(r"[a-z]{4,}", clause.lower())) & mine)
+    fresh = [c for c in ours if c not in used] or ours
+    return max(fresh, key=near) if fresh else ""
 
 
 def their_phrase(reply: str, abstract: str) -> str:
@@ -79,8 +94,8 @@ def their_phrase(reply: str, abstract: str) -> str:
     return line[:1].lower() + line[1:] if not re.match(r"[A-Z]{2}", line) else line
 
 
-def position_sentence(phrase: str, ours: str) -> str:
-    """"Unlike these works, which <phrase>, our paper <ours>." ("" without both parts)."""
+def position_sentence(phrase: str, ours: str, names: str = "") -> str:
+    """"Unlike A and B, which <phrase>, our paper <ours>." ("these works" without names; "" without both parts)."""
     if not phrase or not ours:
         return ""
-    return f"Unlike these works, which {phrase}, our paper {ours}."
+    return f"Unlike {names or 'these works'}, which {phrase}, our paper {ours}."

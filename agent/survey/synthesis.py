@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from agent.core.citations import CITE_GROUP, with_citation
 from agent.survey.facets import Vocabulary
 from agent.survey.models import PaperCard, Sentence, SentenceKind
+from agent.survey.position import third_singular
 
 # Subjects for papers without a name, varied so that a section does not read "The authors ..." throughout.
 NAMELESS = ("One study", "Another study", "A further study", "Other work", "A related study", "The authors")
@@ -27,6 +28,7 @@ class Group:
     keys: list[str]
     facet: str = ""
     shared_by: list[str] = field(default_factory=list)  # the keys whose abstracts hold the facet
+    evidence: dict[str, str] = field(default_factory=dict)  # key -> its sentence holding the facet
 
 
 def plan_groups(keys: list[str], vocabulary: Vocabulary | None, size: int) -> list[Group]:
@@ -37,12 +39,15 @@ def plan_groups(keys: list[str], vocabulary: Vocabulary | None, size: int) -> li
     left = list(keys)
     groups: list[Group] = []
     while vocabulary is not None and len(groups) < n and len(left) >= 2:
-        shared = vocabulary.shared(left, 2)
+        # Two words at least ("visual token pruning", "knowledge distillation"), or a name ("Mamba",
+        # "Video-MME"): a single common word ("parameters") groups papers on nothing a reader could use.
+        shared = vocabulary.shared(left, 2, words=2)
         if not shared:
             break
         phrase, holders = shared[0]
         members = [k for k in left if k in holders][:size]
-        groups.append(Group(members, vocabulary.surface(phrase), list(members)))
+        groups.append(Group(members, vocabulary.surface(phrase), list(members),
+                            {k: vocabulary.sentence_with(k, phrase) for k in members}))
         left = [k for k in left if k not in members]
     while len(groups) < n:
         groups.append(Group([]))
@@ -50,6 +55,11 @@ def plan_groups(keys: list[str], vocabulary: Vocabulary | None, size: int) -> li
         room = [g for g in groups if len(g.keys) < size] or groups
         best = max(room, key=lambda g: (_overlap(vocabulary, key, g.keys), -len(g.keys)))
         best.keys.append(key)
+    for g in groups:  # a group filled with the rest may still share a phrase among some of its papers
+        if not g.facet and vocabulary is not None and (found := vocabulary.shared(g.keys, 2, words=2)):
+            phrase, holders = found[0]
+            g.facet, g.shared_by = vocabulary.surface(phrase), [k for k in g.keys if k in holders]
+            g.evidence = {k: vocabulary.sentence_with(k, phrase) for k in g.shared_by}
     order = {k: i for i, k in enumerate(keys)}
     for g in groups:  # a paragraph discusses the papers sharing its facet first
         g.keys.sort(key=lambda k: (k not in g.shared_by, order[k]))
@@ -91,6 +101,27 @@ def subjects(cards: list[PaperCard]) -> dict[str, str]:
     return out
 
 
+# What a small model writes instead of the subject it was given ("The paper proposes ...").
+_GENERIC_SUBJECT = re.compile(r"^(?:The|This|A|One) (?:paper|work|study|article|new method|method|approach)\b|"
+                              r"^(?:The )?[Aa]uthors\b")
+
+
+def own_subject(sentence: str, subject: str) -> str:
+    """A sentence opening with a generic subject ("The paper proposes X") opened with the paper's planned
+    subject instead ("One study proposes X", "FLAIR proposes X"); a plural "The authors propose" gets the
+    singular verb."""
+    match = _GENERIC_SUBJECT.match(sentence)
+    if not match or not subject or sentence.startswith(subject) or subject == "The authors":
+        return sentence
+    rest = sentence[match.end():].lstrip()
+    if "uthors" in match.group(0):
+        verb = re.match(r"([a-z]+)\b", rest)
+        if not verb or verb.group(1) in ("are", "were", "have", "also") or verb.group(1).endswith(("ed", "s")):
+            return sentence
+        rest = third_singular(verb.group(1)) + rest[verb.end():]
+    return f"{subject} {rest}"
+
+
 def names_list(names: list[str]) -> str:
     """"A and B", "A, B and C"."""
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
@@ -112,7 +143,7 @@ def contrast(first: Sentence, second: Sentence, names: dict[str, str], most: int
     pa, pb = _predicate(first, names.get(a, "")), _predicate(second, names.get(b, ""))
     if not pa or not pb or len(pa.split()) + len(pb.split()) + 4 > most:
         return None
-    text = with_citation(f"{names[a]} {pa}, whereas {names[b]} {pb}", [a, b])
+    text = with_citation(f"{names[a]} {pa}, whereas {names[b]} {pb}.", [a, b])
     status = first.status if first.status == second.status else "uncertain"
     return Sentence(text=text, claim=f"{first.claim} {second.claim}", keys=[a, b], status=status,
                     kind=SentenceKind.COMPARISON, repair=first.repair or second.repair,

@@ -44,11 +44,11 @@ from agent.survey.models import (
 )
 from agent.survey.outline import make_outline, outline_markdown, parse_outline
 from agent.survey.plan import RELATED_WORK, SURVEY, Plan, Planned
-from agent.survey.position import contribution, position_sentence, their_phrase
+from agent.survey.position import closest, contributions, position_sentence, their_phrase
 from agent.survey.render import bibtex, markdown, to_json
 from agent.survey.scope import find_scope, sources_of
 from agent.survey.state import RunState, write_atomic
-from agent.survey.synthesis import Group, plan_groups, subjects
+from agent.survey.synthesis import Group, names_list, plan_groups, subjects
 
 if TYPE_CHECKING:
     from agent.core.settings import Settings
@@ -377,16 +377,33 @@ class SurveyWriter:
         return sections
 
     def _positioned(self, run: _Run, sections: list[Section]) -> None:
-        """Each section ends with one sentence on how the user's paper relates to the papers it cites."""
+        """Each section ends with one sentence on how the user's paper differs from its closest works there:
+        those works named, what they do (the model's phrase from their titles), and the user's contribution
+        clause nearest to them that no earlier paragraph used, so no two paragraphs end alike."""
+        used: set[str] = set()
+        ours = contributions(run.plan.abstract)
         for n, section in enumerate(sections):
-            titles = [run.cards[k].title for k in section.cited if k in run.cards]
-            position = self._position(run.state, run.plan.subject, run.plan.abstract, titles, run.model, section.title)
+            near = self._closest(run, section.cited)
+            if not near or not ours:
+                continue
+            clause = closest(ours, " ".join(run.cards[k].text for k in near), used)
+            position = self._position(run.state, run.plan.abstract, [run.cards[k].title for k in near], clause,
+                                      names_list([run.cards[k].name for k in near]) if all(run.cards[k].name for k in near)
+                                      else "", run.model, section.title)
             if position and position in {x.text for before in sections[:n] for x in before.sentences}:
                 position = ""  # the same sentence under every paragraph positions nothing
             if position and section.sentences:
+                used.add(clause)
                 # About the user's paper, it is not verified: its status says so.
                 section.sentences.append(Sentence(position, position, [], SentenceKind.POSITION, SentenceKind.POSITION,
                                                   group=max(s.group for s in section.sentences)))
+
+    @staticmethod
+    def _closest(run: _Run, cited: list[str], most: int = 2) -> list[str]:
+        """The `most` cited papers of a paragraph sharing the most words with the user's abstract."""
+        mine = set(re.findall(r"[a-z]{4,}", run.plan.abstract.lower()))
+        known = [k for k in cited if k in run.cards]
+        return sorted(known, key=lambda k: -len(set(re.findall(r"[a-z]{4,}", run.cards[k].text.lower())) & mine))[:most]
 
     def _open_problems(self, planned: Planned, run: _Run) -> list[Section]:
         """One group of papers whose abstracts name what remains hard, drafted from those sentences."""
@@ -456,7 +473,7 @@ class SurveyWriter:
         elif sources:
             named = [f"{name} ({n})" for name, n in sources[:4]]
             rest = sum(n for _, n in sources[4:])
-            origin = ", drawn from the store's " + _and(named + ([f"{len(sources) - 4} other files ({rest})"] if rest else []))
+            origin = ", drawn from the store's " + names_list(named + ([f"{len(sources) - 4} other files ({rest})"] if rest else []))
         sentences = [f"This survey covers {self._papers(len(placed))} on {run.plan.subject}{span}{origin}."]
         summary = run.scope.summary  # why the set is that size, as the scope stage tells it ("" for a user outline)
         if summary and not about_document(summary):  # said as the survey's own sentence: it reads as no claim
@@ -493,11 +510,11 @@ class SurveyWriter:
             ranked = sorted(themes, key=lambda s: -len(s.keys))
             top = [f"*{s.title}*" for s in ranked if len(s.keys) == len(ranked[0].keys)]
             if len(top) == 1:
-                others = _and([f"*{s.title}* ({len(s.keys)})" for s in ranked[1:3]])
+                others = names_list([f"*{s.title}* ({len(s.keys)})" for s in ranked[1:3]])
                 sentences.append(f"This survey's largest theme is {top[0]}, with {len(ranked[0].keys)} of its "
                                  f"{self._papers(len(placed))}, followed by {others}.")
             else:
-                sentences.append(f"This survey's largest themes are {_and(top)}, with {len(ranked[0].keys)} of its "
+                sentences.append(f"This survey's largest themes are {names_list(top)}, with {len(ranked[0].keys)} of its "
                                  f"{self._papers(len(placed))} each.")
         elif themes:
             sentences.append(f"This survey gathers its {self._papers(len(placed))} in one theme, *{themes[0].title}*.")
@@ -518,7 +535,7 @@ class SurveyWriter:
                 if section.sentences:
                     where = [f"*{s.title}*" for s in themes if set(s.keys) & set(section.cited)]
                     sentences.append(f"Section {number} draws its open problems from {self._papers(len(section.cited))}"
-                                     + (f", in {_and(where)}." if where else "."))
+                                     + (f", in {names_list(where)}." if where else "."))
                 else:
                     sentences.append(f"Section {number} found no open problem in the abstracts that passed verification."
                                      if section.keys else f"Section {number} found no abstract that names an open problem.")
@@ -614,35 +631,25 @@ class SurveyWriter:
             find_scope=scope,
             no_cards=lambda _: f"none of the papers found for {title!r} has an abstract to write from",
             announce=lambda kept, _, themes, groups: f"kept {kept} papers; {themes} paragraphs, {groups} groups",
-            # With the local model a related-work section spends its time on the papers and on positioning the
-            # user's paper, not on comparing two store papers with each other (~7 s a group on 2 cores).
-            compare=(model or self.settings.model) != "local", abstract=abstract, must_cite=cite,
+            abstract=abstract, must_cite=cite,
         )
         return self._run(state, path, plan, model)
 
-    def _position(self, state: RunState, title: str, abstract: str, titles: list[str], model: str | None, theme: str) -> str:
-        """One sentence on how the user's paper relates to a paragraph's papers (about the user's paper: not verified)."""
-        if not titles:
-            return ""
-        inputs = {"title": title, "abstract": abstract, "titles": titles, "model": model or self.settings.model}
+    def _position(self, state: RunState, abstract: str, titles: list[str], ours: str, names: str,
+                  model: str | None, theme: str) -> str:
+        """One sentence on how the user's paper relates to a paragraph's closest works (about the user's paper:
+        not verified)."""
+        inputs = {"abstract": abstract, "titles": titles, "ours": ours, "names": names,
+                  "model": model or self.settings.model}
         stage = f"position-{digest_of(theme)}"
         saved = state.load(stage, inputs)
         if saved is not None:
             return str(saved)
-        ours = contribution(abstract)
-        if not ours:
-            state.save(stage, inputs, "")
-            return ""  # no "we propose ..." sentence to say what the user's paper does
         reply = self.llm.complete([{"role": "user", "content": render_template("write_position", titles=titles)}],
                                   model=model, max_tokens=24, allow_empty=True).text
-        sentence = position_sentence(their_phrase(reply, abstract), ours)
+        sentence = position_sentence(their_phrase(reply, abstract), ours, names)
         state.save(stage, inputs, sentence)
         return sentence
-
-
-def _and(items: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def _norm(text: str) -> str:
