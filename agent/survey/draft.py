@@ -196,6 +196,12 @@ class Drafter:
         if compare and facet and len(shared) >= 2:
             if grouped := self._grouping(block, theme, group, shared, problems):
                 sentences.insert(0, grouped)
+        free = [c for c in cards if c.training == "training-free"]
+        if compare and kind == SentenceKind.PAPER and len(free) >= 2:
+            # A closing trend code can state and the check verify per paper: which of them need no training.
+            count = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}.get(len(free), str(len(free)))
+            who = names_list([names[c.key] for c in free]) if all(c.name for c in free) else f"{count} of these works"
+            sentences.append(with_citation(f"{who} work without additional training.", [c.key for c in free]))
         checked = self.check(sentences, keys, kind, problems, cards)
         if compare and facet:
             checked.sentences = with_contrast(checked.sentences, names, [c.key for c in shared])

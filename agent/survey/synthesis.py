@@ -159,6 +159,6 @@ def with_contrast(sentences: list[Sentence], names: dict[str, str], keys: list[s
         for second in singles[i + 1:]:
             if joined := contrast(first, second, names):
                 rest = [s for s in sentences if s is not first and s is not second]
-                lead = [s for s in rest if len(s.keys) > 1]
-                return lead + [joined] + [s for s in rest if len(s.keys) <= 1]
+                lead = rest[:1] if rest and len(rest[0].keys) > 1 else []  # the grouping sentence opens
+                return lead + [joined] + rest[len(lead):]
     return sentences
