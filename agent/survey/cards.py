@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from agent.core.paper import Paper
+from agent.core.paper import Paper, short_name
 from agent.core.text import split_sentences, stems
 from agent.survey.models import PaperCard
 
@@ -136,16 +136,3 @@ def make_card(paper: Paper, topic: str) -> PaperCard:
         numbers=list(dict.fromkeys(m.group(1).strip() for m in _NUMBER.finditer(text) if re.search(r"\D", m.group(1))))[:6],
         headline=headline(text), truncated=paper.abstract_truncated, name=short_name(paper),
     )
-
-
-def short_name(paper: Paper) -> str:
-    """A name a sentence can start with: the title's name before a colon, else the first author's surname."""
-    if ":" in paper.title:
-        head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
-        # A name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1"), not a phrase ("Breaking the Modality Barrier").
-        if 1 <= len(head.split()) <= 3 and len(head) <= 30 and re.search(r"\w[A-Z0-9]", head):
-            return head
-    if paper.authors:
-        surname = paper.authors[0].split()[-1]
-        return surname if len(paper.authors) == 1 else f"{surname} et al."
-    return ""
