@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from agent.check.checker import Checker, gate
 from agent.check.claims import cited_sentences
 from agent.check.relevance import addresses
-from agent.core.citations import UNCITED, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
+from agent.core.citations import UNCITED, name_citations, parse_keys  # noqa: F401  (UNCITED re-exported for callers)
 from agent.core.errors import ModelError
+from agent.core.paper import Paper, sentence_name
 from agent.core.settings import Settings
 from agent.core.templates import render_template
 from agent.core.text import clip
@@ -226,4 +227,15 @@ class Asker:
             self.llm.forget(reply)  # "try again" must reach the model, not this reply in the cache
             raise ModelFault(self._fault(reply, refused))
         citations = [Citation(k, known[k].title, known[k].year) for k in gated.cited]
-        return Answer(question, gated.text, citations, evidence, Usage(), problems=problems, queries=queries, draft=draft)
+        # A citation as a sentence's subject reads "(Lee 2024) shows" and leaves a hole if repair drops it.
+        names = self._names(gated.cited, known)
+        text = " ".join(name_citations(s, names) or s for s in gated.sentences)
+        return Answer(question, text, citations, evidence, Usage(), problems=problems, queries=queries, draft=draft)
+
+    def _names(self, keys: list[str], known: dict[str, Evidence]) -> dict[str, str]:
+        """How a sentence names each cited paper where the model wrote its citation as a noun ("[@a] shows")."""
+        names = {}
+        for key in keys:
+            paper = self.store.catalog.get(key)
+            names[key] = sentence_name(paper if paper is not None else Paper(title=known[key].title))
+        return names

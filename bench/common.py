@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: the arXiv scale corpus, its texts, and a vector cache."""
+"""Shared helpers for the benchmarks: the arXiv scale corpus, its texts, a vector cache, grounded section names."""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ def texts_of(papers: list[Paper]) -> list[str]:
 def titles_of(papers: list[Paper]) -> list[str]:
     """Exactly the text ingest embeds for each paper's title chunk."""
     return [p.title for p in papers]
+
+
+def paper_text(title: str, abstract: str | None) -> str:
+    """What a section name is grounded in: a paper's title and whole abstract."""
+    return f"{title}. {abstract or ''}"
+
+
+def grounded_name(name: str, texts: list[str], topic: str) -> bool:
+    """Whether a section name is grounded in its papers (`paper_text` of each): the product's rule
+    (agent/survey/naming.py), its content words, the topic's aside, on average in half of the texts and
+    each in a third. One definition for bench/sections.py and bench/synthesis.py."""
+    from agent.survey.naming import grounded
+
+    return grounded(name, texts, topic)
 
 
 def peak_rss_mb() -> float:

@@ -31,6 +31,7 @@ from agent.core.settings import Settings  # noqa: E402
 from agent.store.store import Store  # noqa: E402
 from agent.survey.cards import make_card  # noqa: E402
 from agent.survey.models import Outline  # noqa: E402
+from bench.common import grounded_name, paper_text  # noqa: E402
 
 BASELINE = "2421702"
 
@@ -42,14 +43,6 @@ def baseline_module() -> types.ModuleType:
     module = types.ModuleType("outline_baseline")
     exec(compile(source, "outline_baseline.py", "exec"), module.__dict__)
     return module
-
-
-def grounded(name: str, texts: list[str], topic: str) -> bool:
-    """The product's rule (agent/survey/naming.py), on titles + whole abstracts: the name's content words
-    are on average in half of the papers, each in a third."""
-    from agent.survey.naming import grounded as rule
-
-    return rule(name, texts, topic)
 
 
 def pair_scores(labels: dict[str, int], truth: dict[str, int]) -> tuple[float, float, float]:
@@ -70,7 +63,7 @@ def run_case(case: dict, store: Store, args: argparse.Namespace, llm) -> tuple[f
     keys = list(dict.fromkeys(case["must"] + case["may"]))
     papers = [p for p in store.catalog.papers(keys) if p.abstract]
     cards = [make_card(p, topic) for p in papers]
-    texts = {p.key: f"{p.title}. {p.abstract}" for p in papers}
+    texts = {p.key: paper_text(p.title, p.abstract) for p in papers}
     keys = [c.key for c in cards]
     vectors = None
     if args.variant == "abstract" or args.baseline:
@@ -91,7 +84,7 @@ def run_case(case: dict, store: Store, args: argparse.Namespace, llm) -> tuple[f
     print(f"\n{case['id']}: {len(cards)} papers, {len(outline.themes)} sections; "
           f"pair precision {p:.2f}, recall {r:.2f}, ARI {ari:.2f}")
     for t in outline.themes:
-        good = grounded(t.name, [texts[k] for k in t.keys], topic)
+        good = grounded_name(t.name, [texts[k] for k in t.keys], topic)
         ok += good
         musts = [k for k in t.keys if k in truth]
         print(f"  {len(t.keys):3d} {'ok ' if good else 'NO '}{t.name!r} [{t.named_by}] kw={t.keywords[:4]}")

@@ -257,3 +257,53 @@ def test_clip_cuts_at_word_boundaries_never_inside_a_number() -> None:
     assert clip("The Transformer reaches a BLEU score of 41.8 on WMT 2014", 42) == "The Transformer reaches a BLEU score of…"
     assert clip("It is slow because it requires ; many steps", 33) == "It is slow because it requires…"
     assert clip("short", 80) == "short"
+
+
+def test_a_citation_is_never_the_subject_of_an_answer_sentence(sample_store: Path, llm_settings: dict, fake) -> None:
+    """The model wrote the key as the paper's name: the answer names the paper and cites it at the end."""
+    fake.script += ["[@InfiniBench] mentions that the benchmark presents 108.2K question-answer pairs. "
+                    "The videos average 76.34 minutes, as [@InfiniBench] reports."]
+    answer = agent_for(sample_store, llm_settings).ask("How many question-answer pairs does InfiniBench contain?")
+    assert answer.answer == ("InfiniBench presents 108.2K question-answer pairs [@InfiniBench]. "
+                             "The videos average 76.34 minutes, as InfiniBench reports [@InfiniBench].")
+    assert [c.key for c in answer.citations] == ["InfiniBench"]
+    assert answer.draft.startswith("[@InfiniBench] mentions")  # what the model wrote is kept beside it
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("[@a] and [@b] differ in frame sampling.", "VLM2Vec and Lee et al. differ in frame sampling [@a; @b]."),
+        ("Memory helps [@a], while [@b] uses retrieval.", "Memory helps [@a], while Lee et al. uses retrieval [@b]."),
+        ("Models are evaluated on [@a].", "Models are evaluated on VLM2Vec [@a]."),
+        ("According to [@b], memory helps [@a].", "According to Lee et al., memory helps [@b; @a]."),
+        ("[@a; @b]: one trains, the other does not.", "One trains, the other does not [@a; @b]."),
+        ("[@b] shows that the model is fast.", "Lee et al. shows that the model is fast [@b]."),  # not "Lee et al. is fast"
+        ("[@c] proposes a memory.", "“Breaking the Modality Barrier” proposes a memory [@c]."),
+        ("Long videos are hard [@a], and memory helps [@b].", "Long videos are hard [@a], and memory helps [@b]."),
+    ],
+)
+def test_citations_used_as_noun_phrases_become_names(sentence: str, expected: str) -> None:
+    from agent.core.citations import name_citations
+    from agent.core.paper import Paper, sentence_name
+
+    papers = {"a": Paper(title="VLM2Vec: Training Vision-Language Models"), "b": Paper(title="Long video memory",
+              authors=["Ann Lee", "Bo Chan"]), "c": Paper(title="Breaking the Modality Barrier: Universal Embeddings")}
+    assert name_citations(sentence, {k: sentence_name(p) for k, p in papers.items()}) == expected
+
+
+def test_a_paper_without_a_name_is_one_paper() -> None:
+    from agent.core.paper import Paper, sentence_name
+
+    assert sentence_name(Paper(title="A very long title that names no system at all, and goes on")) == "one paper"
+    assert sentence_name(Paper(title="Grounding video answers", authors=["Ann Lee"])) == "Lee"
+
+
+def test_a_comparison_keeps_all_its_citations_at_the_end() -> None:
+    """The survey's comparisons (agent/survey/draft.py) use the same naming, with one closing group."""
+    from agent.core.citations import end_cited
+
+    names = {"a": "A", "b": "B"}
+    assert end_cited("[@a] uses X [@a], while [@b] uses Y [@b].", names) == "A uses X, while B uses Y [@a; @b]."
+    assert end_cited("[@a; @b]: A uses X, while B uses Y.", names) == "A uses X, while B uses Y [@a; @b]."
+    assert end_cited("[@a] and [@z] differ.", names) == ""  # no name for @z: not kept

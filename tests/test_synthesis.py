@@ -10,9 +10,10 @@ import pytest
 
 from agent.api import SurveyAgent
 from agent.check.checker import Checker
+from agent.core.names import introduced_name
 from agent.survey.cards import make_card
 from agent.survey.draft import Drafter
-from agent.survey.facets import Vocabulary, contributes, introduced_name, stated_limitation
+from agent.survey.facets import Vocabulary, contributes, stated_limitation
 from agent.survey.models import Sentence, SentenceKind
 from agent.survey.synthesis import plan_groups, subjects, with_contrast
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
 
-from agent.core.citations import CITE_GROUP, CITE_KEY, CitedSentence, keys_in, parse_keys
+from agent.core.citations import CITE_GROUP, CITE_KEY, REPORTING, CitedSentence, keys_in, parse_keys
 
 # [1], [1, 3], [1-3], but not the link [1](url)
 _NUM = r"\[(\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*)\](?!\()"
@@ -66,8 +66,7 @@ def about_document(sentence: str) -> bool:
 
 
 _LEADS_WITH_CITATION = re.compile(r"\s*(?:[-*+]\s+|\d+\.\s+)?\[(?:@|\d)")
-_REPORTING = re.compile(r"^(?:also\s+)?(?:mentions?|shows?|showed|reports?|reported|finds|found|notes?|states?|argues?|"
-                        r"demonstrates?|demonstrated|observes?|observed|suggests?|concludes?|confirms?|highlights?)\s+that\s+(\w)")
+_REPORTING = re.compile(rf"^{REPORTING}(\w)")
 
 
 def plain(text: str) -> str:

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from agent.core.names import introduced_name
+
 _WS = re.compile(r"\s+")
 _ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.I)
 _ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.I)
@@ -162,3 +164,34 @@ def _better_abstract(candidate: Paper, current: Paper) -> bool:
     if current.abstract_truncated != candidate.abstract_truncated:
         return current.abstract_truncated
     return len(candidate.abstract) > len(current.abstract)
+
+
+def system_name(text: str) -> bool:
+    """Whether a short phrase reads as a system's name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1"), not a
+    phrase ("Breaking the Modality Barrier") or a surname ("Smith")."""
+    return 1 <= len(text.split()) <= 3 and len(text) <= 30 and bool(re.search(r"\w[A-Z0-9]", text))
+
+
+def short_name(paper: Paper) -> str:
+    """A name a sentence can start with: the title's name before a colon, the system name the abstract
+    introduces ("we propose FLAIR"), else the first author's surname; "" when none is known."""
+    if ":" in paper.title:
+        head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
+        # A lone capitalised word before a colon names a system too ("Liquid: Language Models are ...").
+        if system_name(head) or (head.isalpha() and len(head) >= 3 and head[:1].isupper()):
+            return head
+    if introduced := introduced_name(paper.abstract or ""):
+        return introduced
+    if paper.authors:
+        surname = paper.authors[0].split()[-1]
+        return surname if len(paper.authors) == 1 else f"{surname} et al."
+    return ""
+
+
+def sentence_name(paper: Paper) -> str:
+    """How a sentence names a paper in place of its citation: its short name, else the head of its title in
+    quotes when that is short (at most six words), else "one paper"."""
+    if name := short_name(paper):
+        return name
+    head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
+    return f"“{head}”" if head and len(head.split()) <= 6 else "one paper"

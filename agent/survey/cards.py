@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from agent.core.paper import Paper
+from agent.core.paper import Paper, short_name
 from agent.core.text import split_sentences, stems
-from agent.survey.facets import introduced_name, stated_limitation, training
+from agent.survey.facets import stated_limitation, training
 from agent.survey.models import PaperCard
 
 # Cue words per role; a sentence's role score is its cue hits plus its overlap with the topic.
@@ -131,22 +131,3 @@ def make_card(paper: Paper, topic: str) -> PaperCard:
         headline=headline(text), truncated=paper.abstract_truncated, name=short_name(paper),
         training=training(text), prior_gap=prior,
     )
-
-
-def short_name(paper: Paper) -> str:
-    """A name a sentence can start with: the title's name before a colon, the system name the abstract
-    introduces ("we propose FLAIR"), else the first author's surname; "" when none is known."""
-    if ":" in paper.title:
-        head = paper.title.split(":", 1)[0].strip().rstrip("?!.")
-        # A name ("InfiniBench", "LLaVA-KD", "ARMOR v0.1", a lone word "Liquid"), not a phrase ("Breaking the
-        # Modality Barrier", "Seconds to Hours").
-        words = head.split()
-        if (1 <= len(words) <= 3 and len(head) <= 30 and re.search(r"\w[A-Z0-9]", head)) or \
-                (len(words) == 1 and len(head) >= 3 and head[:1].isupper() and head.isalpha()):
-            return head
-    if introduced := introduced_name(paper.abstract or "", paper.title):
-        return introduced
-    if paper.authors:
-        surname = paper.authors[0].split()[-1]
-        return surname if len(paper.authors) == 1 else f"{surname} et al."
-    return ""

@@ -95,27 +95,6 @@ def one_sentence(reply: str, key: str, keys: list[str], name: str = "") -> tuple
 _GENERIC_ACRONYMS = {"LLM", "MLLM", "LMM", "VLM", "LVLM", "AI", "NLP", "CV", "ML", "RL", "SOTA", "GPU", "API"}
 
 
-def end_cited(sentence: str, names: dict[str, str]) -> str:
-    """A comparison with its citations at the end: "[@a] and [@b] differ..." -> "A and B differ... [@a; @b]."
-
-    Citations used as the subject of a sentence cannot be dropped or moved by repair without leaving
-    holes ("while  proposes"); each becomes the paper's name. Without a name for one, "" (not kept).
-    """
-    keys = list(dict.fromkeys(parse_keys(sentence)))
-    # "[@a; @b]: A does X, while B ..." labels the sentence: the label goes, its keys are cited at the end.
-    sentence = re.sub(r"^\s*(?:\[[^\[\]]*@[^\[\]]+\]\s*)+[:;,\-–]\s*", "", sentence).strip()
-    body = re.sub(r"\s*((?:\[[^\[\]]*@[^\[\]]+\]\s*)+)([.!?]?)\s*$", r"\2", sentence)  # the closing group
-    if CITE_GROUP.search(body):
-        def named(match: re.Match[str]) -> str:
-            found = [names.get(k, "") for k in parse_keys(match.group(0))]
-            return " and ".join(found) if all(found) else "\0"
-        body = CITE_GROUP.sub(named, body)
-        if "\0" in body:
-            return ""
-    body = body.strip().lstrip(":;,-– ").strip()
-    return with_citation(_capital(body), keys) if body else ""
-
-
 def names_another(sentence: str, card: PaperCard, cards: list[PaperCard]) -> str:
     """The name of another card of the group that a sentence about `card` mentions, else ""."""
     sentence = CITE_GROUP.sub("", sentence)

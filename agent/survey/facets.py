@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from agent.core.names import is_name as _is_name
 from agent.core.text import STOP, split_sentences, stemmer
 
 # Words of any abstract: a phrase made only of these (and stop words) says nothing about a method.
@@ -46,19 +47,6 @@ _NOUNS_IN_AL = {"retrieval", "signal", "interval", "proposal", "removal", "manua
                 "clinic", "graphic", "graphics", "metric", "heuristic", "critic", "mechanic"}
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 _SPLIT = re.compile(r"[,;:.()\[\]?!\"“”]|\s[-–—]\s")
-# A name: an acronym, CamelCase or a word with digits ("FLAIR", "X-VILA", "MoIIE", "LLaVA-KD", "Qwen2").
-_NAME = r"[A-Z][A-Za-z0-9]*(?:[-‑][A-Za-z0-9]+)*"
-_INTRODUCED = [
-    re.compile(rf"\b(?:called|named|dubbed|termed|coined)\s+({_NAME})"),
-    re.compile(rf"\b[Ww]e\s+(?:propose|introduce|present|develop|release|build|construct|curate|design|"
-               rf"establish|create|unveil)\s+({_NAME})(?=[\s,(:]|$)"),
-    re.compile(rf"\b[Ww]e\s+(?:propose|introduce|present|develop|release|build|construct|curate|design)\b"
-               rf"[^.;]{{0,100}}?\(({_NAME})\)"),
-    re.compile(rf"^({_NAME}),\s+(?:a|an|the)\s"),
-]
-FIELD_ACRONYMS = {"LLM", "LLMS", "MLLM", "MLLMS", "LMM", "LMMS", "VLM", "VLMS", "LVLM", "LVLMS", "AI", "NLP",
-                  "SOTA", "GPU", "GPUS", "API", "VQA", "CV", "ML", "RL", "QA", "CLIP", "GPT", "LLAMA", "BERT",
-                  "ViT", "VIT", "CNN", "RNN", "I", "A"}
 _TRAINING_FREE = re.compile(r"\b(training[- ]free|tuning[- ]free|without (?:any )?(?:additional |extra |re-?)?"
                             r"(?:training|fine-?tuning|retraining)|plug[- ]and[- ]play|no (?:additional )?training)\b",
                             re.IGNORECASE)
@@ -71,25 +59,6 @@ LIMITATION = re.compile(
     r"(?:is|are) (?:still )?limited|limitations?|fall\w* short|lack\w* (?:of|the)|open (?:question|problem|challenge)s?|"
     r"future work|under-?explored|suffer\w* from|bottleneck)\b", re.IGNORECASE)
 _CONTRIBUTES = re.compile(r"\b(we|our|this paper|this work|in this paper)\b", re.IGNORECASE)
-
-
-def introduced_name(abstract: str, title: str = "") -> str:
-    """The system name a paper introduces ("we propose FLAIR, ...", "... called MoIIE"), or ""."""
-    for sentence in split_sentences(abstract or ""):
-        for pattern in _INTRODUCED:
-            for match in pattern.finditer(sentence):
-                name = match.group(1).rstrip("-")
-                if _is_name(name):
-                    return name
-    return ""
-
-
-def _is_name(word: str) -> bool:
-    """A system's name, not a field's acronym or a capitalised common word."""
-    if not 2 <= len(word) <= 25 or word.upper() in FIELD_ACRONYMS or word.rstrip("s").upper() in FIELD_ACRONYMS:
-        return False
-    inner = word[1:]
-    return bool(re.search(r"[A-Z0-9]", inner)) or word.isupper()
 
 
 def training(text: str) -> str:
