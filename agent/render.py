@@ -277,6 +277,10 @@ def show_verification(out: Any, file: Path, report: VerificationReport) -> None:
                 out.print(f"  [dim]  check: {escape(problem)}[/dim]")
         if check.joint is not None:
             out.print(f"  [dim]together: {check.joint.label} {check.joint.score:.2f}[/dim]")
+        for clause in check.to_dict()["clauses"]:  # a comparison: each clause against the paper it names
+            for v in clause["verdicts"]:
+                why = escape(v["problem"]) if v["problem"] else f"{v['label']} {v['score']:.2f}"
+                out.print(f"  [dim]clause @{escape(v['key'])}: {why} — {escape(clip(v['claim'], 120))}[/dim]")
         if check.instead:
             out.print(f"  [yellow]supported by @{escape(check.instead)} instead[/yellow]")
     if report.unknown_keys:

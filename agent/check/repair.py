@@ -1,9 +1,12 @@
 """Repair generated text so no claim goes out unchecked.
 
 Modes, tried in the order configured (`SURVEY_REPAIR`, default `drop,recite,remove`):
-- `drop`: on a supported sentence, remove citations whose paper does not support it (precision).
+- `drop`: on a supported sentence, remove citations whose paper does not support it (precision); from a
+  sentence that says one thing of a list of papers ("X, Y and Z all ..."), take out the papers it is not
+  true of, name and citation, when two or more remain and it holds for them.
 - `recite`: cite a paper of the store that supports the sentence instead (search, then judge).
 - `rewrite`: the model rewrites the sentence from the cited paper's evidence; kept only if verified.
+  Neither for a sentence naming several papers: it cannot become a sentence about one.
 - `remove`: delete the sentence.
 - `flag`: keep it, marked `[unverified]`.
 A failing sentence that no mode fixes is flagged: it never stays as if verified. User files are
@@ -15,9 +18,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from agent.check.claims import plain
+from agent.check.clauses import without
 from agent.check.verdict import Case, Verdict
 from agent.check.verify import ClaimCheck, VerificationReport, Verifier
-from agent.core.citations import CITE_GROUP
+from agent.core.citations import CITE_GROUP, drop_keys
 from agent.core.citations import with_citation as _cite
 from agent.core.errors import SurveyError
 from agent.core.templates import render_template
@@ -66,13 +71,18 @@ class Repairer:
             bad = [v.key for v in check.verdicts if v.key not in check.relevant]
             if "drop" in self.modes and bad:
                 good = [v.key for v in check.verdicts if v.key in check.relevant]
-                check.claim.source = _cite(source, good)
+                # A comparison's citations stand beside the names they cite: drop in place, never regroup.
+                check.claim.source = drop_keys(source, set(bad)) if check.comparison else _cite(source, good)
                 text = _replace(text, source, check.claim.source)
                 check.verdicts = [v for v in check.verdicts if v.key in check.relevant]
                 check.claim.keys = good
                 check.repair = "dropped " + ", ".join("@" + k for k in bad)
             return text, True
+        if "drop" in self.modes and check.comparison is not None and check.comparison.droppable:
+            return self._drop_papers(text, check), True
         for mode in self.modes:
+            if check.comparison is not None and mode in ("recite", "rewrite"):
+                continue  # a sentence naming several papers cannot be re-cited or rewritten to one of them
             if mode == "recite" and (found := self._recite(check)):
                 new = _cite(source, [found.key])
                 check.claim.keys, check.verdicts, check.relevant, check.joint = [found.key], [found], [found.key], None
@@ -95,6 +105,23 @@ class Repairer:
             new = f"{source} {UNVERIFIED}"
             text, check.claim.source = _replace(text, source, new), new
         return text, True
+
+    def _drop_papers(self, text: str, check: ClaimCheck) -> str:
+        """A list sentence false of some of its papers, said of the others only (each of them holds)."""
+        assert check.comparison is not None
+        gone = check.comparison.droppable
+        new = without(check.comparison.parts, gone)
+        assert new is not None  # `droppable` is only set when it is not
+        source = check.claim.source
+        keep = [k for k in check.claim.keys if k not in gone]
+        comparison = check.comparison
+        comparison.obligations = [o for o in comparison.obligations if not set(o.key.split("+")) & set(gone)]
+        comparison.relevant, comparison.droppable = keep, []
+        check.claim.source, check.claim.text, check.claim.keys = new, plain(new), keep
+        check.verdicts = [v for v in check.verdicts if v.key in keep]
+        check.relevant, check.joint = keep, None
+        check.repair = "dropped " + ", ".join("@" + k for k in gone) + " from the list: its abstract does not support what the sentence says of it"
+        return _replace(text, source, new)
 
     def _recite(self, check: ClaimCheck) -> Verdict | None:
         """A paper in the store, not already cited, that supports the claim."""

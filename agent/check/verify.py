@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
 from agent.check.claims import Claim, split_claims
+from agent.check.clauses import parts
+from agent.check.compare import Comparison, cases_for, decide, plan
 from agent.check.judges import make_judge
+from agent.check.names import paper_names
 from agent.check.verdict import CONTRADICTED, SUPPORTED, UNCERTAIN, Case, Judge, Verdict
 from agent.core.citations import UNCITED
 from agent.core.errors import SurveyError
@@ -33,6 +36,23 @@ if TYPE_CHECKING:
 
 
 # The JSON shape of `VerificationReport.to_dict` (docs/schema/ is generated from it by agent.schema).
+class ClauseVerdictShape(TypedDict):
+    key: str  # the paper ("a+b": a relation judged against both abstracts together)
+    claim: str  # what the clause says of it, as judged
+    label: str
+    score: float
+    problem: str  # a code check that failed before the judge ran ("" if none)
+    evidence: str
+
+
+class ClauseShape(TypedDict):
+    """One clause of a sentence citing several papers: `one` paper's, said of `each` listed paper, or a `joint` relation."""
+
+    text: str
+    kind: str
+    verdicts: list[ClauseVerdictShape]
+
+
 class ClaimShape(TypedDict):
     claim: str
     line: int
@@ -43,6 +63,7 @@ class ClaimShape(TypedDict):
     verdicts: list[Verdict]
     joint: Verdict | None
     relevant: list[str]
+    clauses: list[ClauseShape]  # a sentence naming several cited papers, judged clause by clause ([] otherwise)
     repair: str
     supported_instead_by: str | None
 
@@ -76,14 +97,18 @@ class ClaimCheck:
     joint: Verdict | None = None  # all cited papers together, judged when none supports the claim alone
     relevant: list[str] = field(default_factory=list)  # citation keys that are relevant (ALCE precision)
     instead: str = ""  # a store paper that supports the claim when the cited ones do not
+    comparison: Comparison | None = None  # a sentence naming several cited papers, judged clause by clause
 
     @property
     def status(self) -> str:
         """supported | contradicted | uncertain | unsupported | uncited.
 
         `uncertain`: the judge leaned to support without the calibrated margin it needs; like
-        unsupported, it counts against citation recall and generated text is repaired.
+        unsupported, it counts against citation recall and generated text is repaired. A sentence naming
+        several cited papers is supported only when each clause holds for the paper it is about.
         """
+        if self.comparison is not None:
+            return "supported" if self.comparison.supported else self.comparison.label
         if any(v.label == SUPPORTED for v in self.verdicts) or (self.joint is not None and self.joint.supported):
             return "supported"
         if not self.claim.keys and not self.claim.unknown:
@@ -106,6 +131,7 @@ class ClaimCheck:
             "verdicts": [v.to_dict() for v in self.verdicts],
             "joint": self.joint.to_dict() if self.joint else None,
             "relevant": self.relevant,
+            "clauses": self.comparison.to_dict() if self.comparison else [],
             "repair": self.repair,
             "supported_instead_by": self.instead or None,
         }
@@ -206,11 +232,14 @@ class Verifier:
         def pool(n: int, keys: list[str]) -> Case:
             return pooled([cases[(n, k)] for k in keys])
 
-        joint = [n for n, c in enumerate(checks) if len(c.verdicts) > 1 and not any(v.supported for v in c.verdicts)]
+        joint = [n for n, c in enumerate(checks)
+                 if len(c.verdicts) > 1 and not any(v.supported for v in c.verdicts) and c.comparison is None]
         for n, verdict in zip(joint, self.judge.judge([pool(n, checks[n].claim.keys) for n in joint])):
             checks[n].joint = verdict
         for n, check in enumerate(checks):
             keys = [v.key for v in check.verdicts]
+            if check.comparison is not None:
+                continue
             if check.joint is None or not check.joint.supported:
                 check.relevant = [v.key for v in check.verdicts if v.supported]
                 continue
@@ -220,6 +249,34 @@ class Verifier:
             held = self.judge.judge([pool(n, r) for r in bigger])
             still = {tuple(r): v.supported for r, v in zip(bigger, held)}
             check.relevant = [key for key, r in zip(keys, rest) if not still.get(tuple(r), False)]
+
+    def compare(self, checks: list[ClaimCheck], cases: dict[tuple[int, str], Case]) -> None:
+        """Sentences naming several cited papers, clause by clause against the paper each clause is about
+        (check/compare.py). A sentence that names none of them keeps the pooled check (`judge_jointly`)."""
+        todo: list[tuple[ClaimCheck, Any, list[Any], dict[str, Case]]] = []
+        for n, check in enumerate(checks):
+            keys = check.claim.keys
+            if len(keys) < 2:
+                continue
+            papers = {k: cases[(n, k)] for k in keys}
+            names = {k: paper_names(k, c.title, " ".join(c.sentences)) for k, c in papers.items()}
+            parted = parts(check.claim.source, keys, names)
+            if any(c.keys for c in parted.clauses):
+                todo.append((check, parted, plan(parted, papers, names), papers))
+        judged = [(o, papers, parted.extra) for _, parted, obligations, papers in todo for o in obligations if not o.problem]
+        # One judge call each: the encoder's verdict shifts with what else shares its batch, and a clause's
+        # verdict should not depend on the rest of the document.
+        for o, p, _ in judged:
+            o.verdict = self.judge.judge(cases_for([o], p))[0]
+        # A clause its own papers do not support may lean on the sentence's unnamed citations (ALCE joint support).
+        retry = [(o, p, extra) for o, p, extra in judged if extra and not o.met]
+        for o, p, extra in retry:
+            verdict = self.judge.judge(cases_for([o], p, tuple(extra)))[0]
+            if verdict.supported:
+                o.verdict, o.helped = verdict, list(extra)
+        for check, parted, obligations, _ in todo:
+            check.comparison = decide(parted, obligations, {v.key: v for v in check.verdicts})
+            check.relevant = check.comparison.relevant
 
     def verify_claim(self, claim: str, key: str) -> Verdict:
         """One claim against one paper's abstract."""
@@ -247,6 +304,7 @@ class Verifier:
         cases = {(n, key): self.case(c.text, key) for n, c in enumerate(document.claims) for key in c.keys}
         for (n, _), verdict in zip(cases, self.judge.judge(list(cases.values()))):
             checks[n].verdicts.append(verdict)
+        self.compare(checks, cases)
         self.judge_jointly(checks, cases)
         if suggest:
             self.suggest(checks)
