@@ -218,8 +218,6 @@ class Drafter:
                                  facet=facet)
         # ~20 words; a tight budget keeps a weak model from pasting the whole card.
         sentence, found = one_sentence(self._complete(prompt, 50), card.key, keys, subject)
-        if kind == SentenceKind.PAPER:
-            sentence = own_subject(sentence, subject)
         problems += found
         others = {c.key: c.text for c in cards if c.key != card.key}
         if sentence and (other := names_another(sentence, card, cards)):
@@ -237,7 +235,8 @@ class Drafter:
                                     fallback=True)
         elif sentence and self.checker.copied(sentence, _sources(card)):
             sentence = self._reword(sentence, card, problems)
-        return sentence
+        # The planned subject, also on a reworded or fallback sentence ("The authors propose" -> "One study proposes").
+        return own_subject(sentence, subject) if kind == SentenceKind.PAPER else sentence
 
     def _reword(self, sentence: str, card: PaperCard, problems: list[str], fallback: bool = False) -> str:
         """A sentence that copies its card, said again in other words; kept only if it still holds.

@@ -49,10 +49,13 @@ def contributions(abstract: str) -> list[str]:
     """Every contribution clause of the user's abstract as a verb phrase ("proposes a retrieval step that
     ...", "evaluates on long-video benchmarks"), strong verbs first, weak ones ("we release", "we show") last."""
     found: list[tuple[bool, str]] = []
-    for sentence in split_sentences(abstract):
-        for match in _CONTRIBUTES.finditer(sentence):
+    for whole in split_sentences(abstract):
+        # "We propose X, and we evaluate on Y": each "we" starts its own clause.
+        parts = re.split(r"(?=\bwe\b)", whole, flags=re.IGNORECASE)
+        for match in (m for sentence in parts if (m := _CONTRIBUTES.match(sentence.strip()))):
             verb = match.group(1).lower()
             rest = _CLAUSE_END.split(match.group(2), maxsplit=1)[0].strip().rstrip(".")
+            rest = re.sub(r"[,;]?\s*\b(?:and|while|but|then)\s*$", "", rest).rstrip(",; ")  # "..., and" before the next "we"
             if len(rest.split()) > 15:
                 rest = _first_step(rest)
             if verb in _NOT_A_VERB or len(rest.split()) < 2:

@@ -56,7 +56,12 @@ def plan_groups(keys: list[str], vocabulary: Vocabulary | None, size: int) -> li
         best = max(room, key=lambda g: (_overlap(vocabulary, key, g.keys), -len(g.keys)))
         best.keys.append(key)
     for g in groups:  # a group filled with the rest may still share a phrase among some of its papers
-        if not g.facet and vocabulary is not None and (found := vocabulary.shared(g.keys, 2, words=2)):
+        if g.facet or vocabulary is None:
+            continue
+        # A single word counts here only when it is rare in the scope ("recommendation" in a survey of MLLMs).
+        found = vocabulary.shared(g.keys, 2, words=2) or [
+            (p, ks) for p, ks in vocabulary.shared(g.keys, 2) if vocabulary.df[p] / vocabulary.n <= 0.1]
+        if found:
             phrase, holders = found[0]
             g.facet, g.shared_by = vocabulary.surface(phrase), [k for k in g.keys if k in holders]
             g.evidence = {k: vocabulary.sentence_with(k, phrase) for k in g.shared_by}
@@ -135,7 +140,7 @@ def _predicate(sentence: Sentence, subject: str) -> str:
     return body[len(subject) + 1:].strip()
 
 
-def contrast(first: Sentence, second: Sentence, names: dict[str, str], most: int = 44) -> Sentence | None:
+def contrast(first: Sentence, second: Sentence, names: dict[str, str], most: int = 40) -> Sentence | None:
     """Two verified one-paper sentences as one contrast: "A does X, whereas B does Y [@a; @b]." Each clause
     is still the sentence its own paper supported, so the contrast says nothing a paper did not; None when
     either sentence does not open with its paper's name or the two are too long together."""
