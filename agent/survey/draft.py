@@ -182,6 +182,11 @@ class Drafter:
             who = names_list([names[c.key] for c in free]) if all(c.name for c in free) else f"{count} of these works"
             sentences.append(with_citation(f"{who} work without additional training.", [c.key for c in free]))
         checked = self.check(sentences, keys, kind, problems, cards)
+        for s in [s for s in checked.sentences if s.text.startswith(("Two works", "Several works")) and len(s.keys) < 2]:
+            # Repair dropped papers it could not name: "Two works both ..." citing one paper is false.
+            checked.sentences.remove(s)
+            checked.flagged.append({"text": s.text, "status": s.status, "repair": "removed: a group of one",
+                                    "keys": s.keys, "verdicts": s.verdicts})
         if compare and facet:
             checked.sentences = with_contrast(checked.sentences, names, [c.key for c in shared])
         return checked
